@@ -1,0 +1,358 @@
+"""Exercises as data: one TOML file per exercise and language, checked completely on load.
+
+A bad file is rejected with one message that names the file, the step and the field.
+The format is documented in README.md ("Exercise files").
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from assistant.texts import LANGUAGES
+
+STEP_KINDS = ("say", "swap", "turn", "mirror", "ask", "discuss", "reflect", "agree")
+ASK_TO = ("both", "each", "speaker", "listener")
+THEN_BUILTIN = ("continue", "end")
+
+
+class ExerciseError(Exception):
+    """An exercise file that cannot be used; the message says where and what to fix."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What follows one answer to an ``ask`` step."""
+
+    say: tuple[str, ...] = ()
+    """Sentences spoken after this answer."""
+    then: str = "continue"
+    """'continue', 'end', or the id of a later step to go to."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an exercise; fields that do not apply to its kind stay None."""
+
+    number: int
+    """Position in the file, counting from 1 (used in messages)."""
+    kind: str
+    """One of STEP_KINDS."""
+    text: tuple[str, ...] = ()
+    """Sentences spoken at the start of the step, one instruction each."""
+    id: str | None = None
+    """Optional label, a target for an answer's ``then``."""
+    seconds: float | None = None
+    """Floor, thinking, talking or answering time (None: the default for the kind)."""
+    warn_at: tuple[float, ...] | None = None
+    """Seconds remaining at which a warning is spoken."""
+    chunk_seconds: float | None = None
+    """turn: after this much talk, pause so the listener can mirror what was said so far."""
+    silence_seconds: float | None = None
+    """End the wait after this much silence."""
+    nudge_seconds: float | None = None
+    """A gentle 'take your time' after this much silence."""
+    attempts: int | None = None
+    """mirror: how many tries the listener gets."""
+    confirm: tuple[str, ...] | None = None
+    """mirror: the question to the speaker ('klopt dat?')."""
+    clarify: tuple[str, ...] | None = None
+    """mirror: what the speaker is asked after 'nee'."""
+    clarify_seconds: float | None = None
+    """mirror: time for the speaker to clarify."""
+    more: bool = False
+    """mirror: ask 'is er meer?' after a confirmed mirror."""
+    more_seconds: float | None = None
+    """mirror: floor time when there is more."""
+    to: str = "both"
+    """ask: who answers."""
+    yes: Answer = field(default_factory=Answer)
+    """ask: what follows 'ja'."""
+    no: Answer = field(default_factory=Answer)
+    """ask: what follows 'nee'."""
+    default: str = "yes"
+    """ask: the answer taken when nobody answers."""
+    count: int | None = None
+    """agree: how many agreements to ask for."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A whole exercise in one language."""
+
+    id: str
+    """Identifier, equal to the file name."""
+    lang: str
+    """Language code."""
+    title: str
+    """Short spoken title."""
+    description: str
+    """One plain sentence for listings."""
+    minutes: float
+    """Expected duration in minutes when every timed step runs its full length."""
+    steps: tuple[Step, ...]
+    """The steps, in order."""
+    seeds: tuple[str, ...] = ()
+    """The seed articles it comes from."""
+    closing: tuple[str, ...] = ()
+    """Sentences spoken at the end, before the agreements are read back."""
+    path: Path | None = None
+    """Where it was read from."""
+
+
+# --- field checkers: each returns the clean value or raises ValueError with a plain reason ---
+
+
+def _text(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) and value.strip():
+        return (value.strip(),)
+    if (isinstance(value, list) and value
+            and all(isinstance(v, str) and v.strip() for v in value)):
+        return tuple(v.strip() for v in value)
+    raise ValueError("must be a sentence or a list of sentences (not empty), "
+                     f"got {_show(value)}")
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number of seconds, got {_show(value)}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return float(value)
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a whole number of at least 1, got {_show(value)}")
+    return value
+
+
+def _seconds_list(value: object) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of seconds, e.g. [30], got {_show(value)}")
+    return tuple(sorted((_seconds(v) for v in value), reverse=True))
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {_show(value)}")
+    return value
+
+
+def _word(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a non-empty string, got {_show(value)}")
+    return value.strip()
+
+
+def _choice(*options: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, got {_show(value)}")
+        return str(value)
+    return check
+
+
+def _answer(value: object) -> Answer:
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a table like {{ say = \"...\", then = \"continue\" }}, "
+                         f"got {_show(value)}")
+    unknown = set(value) - {"say", "then"}
+    if unknown:
+        raise ValueError(f"unknown key '{sorted(unknown)[0]}' (allowed: say, then)")
+    say = _text(value["say"]) if "say" in value else ()
+    then = _word(value.get("then", "continue"))
+    return Answer(say=say, then=then)
+
+
+def _show(value: object) -> str:
+    return repr(value) if not isinstance(value, dict | list) else type(value).__name__
+
+
+_COMMON: dict[str, Callable[[object], object]] = {"kind": str, "text": _text, "id": _word}
+_FIELDS: dict[str, dict[str, Callable[[object], object]]] = {
+    "say": {},
+    "swap": {},
+    "turn": {"seconds": _seconds, "warn_at": _seconds_list, "chunk_seconds": _seconds,
+             "silence_seconds": _seconds, "nudge_seconds": _seconds},
+    "mirror": {"seconds": _seconds, "attempts": _positive_int, "confirm": _text,
+               "clarify": _text, "clarify_seconds": _seconds, "more": _bool,
+               "more_seconds": _seconds},
+    "ask": {"to": _choice(*ASK_TO), "yes": _answer, "no": _answer,
+            "default": _choice("yes", "no"), "seconds": _seconds},
+    "discuss": {"seconds": _seconds, "warn_at": _seconds_list, "silence_seconds": _seconds,
+                "nudge_seconds": _seconds},
+    "reflect": {"seconds": _seconds},
+    "agree": {"seconds": _seconds, "count": _positive_int},
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "say": ("text",), "swap": (), "turn": ("text", "seconds"), "mirror": ("text",),
+    "ask": ("text",), "discuss": ("text", "seconds"), "reflect": ("text", "seconds"),
+    "agree": ("text",),
+}
+_TOP: dict[str, Callable[[object], object]] = {
+    "id": _word, "lang": _choice(*LANGUAGES), "title": _word, "description": _word,
+    "minutes": _seconds, "seeds": lambda v: _text(v) if v else (), "closing": _text,
+}
+_TOP_REQUIRED = ("id", "lang", "title", "description", "minutes")
+_PLACEHOLDERS = {"speaker", "listener"}
+
+
+def _check_placeholders(lines: tuple[str, ...], allowed: set[str]) -> None:
+    for line in lines:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
+        except ValueError as err:
+            raise ValueError(f"has a broken {{placeholder}}: {err}") from None
+        bad = names - allowed
+        if bad:
+            raise ValueError(f"unknown placeholder {{{sorted(bad)[0]}}} "
+                             f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})")
+
+
+def _parse_step(raw: object, number: int, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise ExerciseError(f"{where}: step {number}: must be a [[step]] table")
+    kind = raw.get("kind")
+    if kind is None:
+        raise ExerciseError(f"{where}: step {number}: missing field 'kind' "
+                            f"(one of {', '.join(STEP_KINDS)})")
+    if kind not in STEP_KINDS:
+        raise ExerciseError(f"{where}: step {number}: field 'kind': unknown step kind "
+                            f"{kind!r} (use one of {', '.join(STEP_KINDS)})")
+    here = f"{where}: step {number} ({kind})"
+    checkers = {**_COMMON, **_FIELDS[kind]}
+    for key in raw:
+        if key not in checkers:
+            raise ExerciseError(f"{here}: unknown field '{key}' "
+                                f"(allowed: {', '.join(sorted(checkers))})")
+    for key in _REQUIRED[kind]:
+        if key not in raw:
+            raise ExerciseError(f"{here}: missing field '{key}'")
+    values: dict[str, object] = {}
+    placeholders = _PLACEHOLDERS | ({"name"} if raw.get("to") == "each" else set())
+    for key, value in raw.items():
+        if key == "kind":
+            continue
+        try:
+            values[key] = checkers[key](value)
+            if key in ("text", "confirm", "clarify"):
+                _check_placeholders(values[key], placeholders)  # type: ignore[arg-type]
+            if key in ("yes", "no"):
+                _check_placeholders(values[key].say, placeholders)  # type: ignore[union-attr]
+        except ValueError as err:
+            raise ExerciseError(f"{here}: field '{key}': {err}") from None
+    seconds, warn_at = values.get("seconds"), values.get("warn_at")
+    if seconds is not None and warn_at and max(warn_at) >= seconds:  # type: ignore[arg-type]
+        raise ExerciseError(f"{here}: field 'warn_at': every warning must come before the end "
+                            f"(less than seconds = {seconds:g})")
+    return Step(number=number, kind=kind, **values)  # type: ignore[arg-type]
+
+
+def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exercise:
+    """Check and build an exercise from TOML text; ``where`` names the file in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ExerciseError(f"{where}: invalid TOML: {err}") from None
+    for key in data:
+        if key not in _TOP and key != "step":
+            raise ExerciseError(f"{where}: unknown field '{key}' "
+                                f"(allowed: {', '.join(sorted([*_TOP, 'step']))})")
+    for key in _TOP_REQUIRED:
+        if key not in data:
+            raise ExerciseError(f"{where}: missing field '{key}'")
+    top: dict[str, object] = {}
+    for key, check in _TOP.items():
+        if key in data:
+            try:
+                top[key] = check(data[key])
+            except ValueError as err:
+                raise ExerciseError(f"{where}: field '{key}': {err}") from None
+    if "closing" in top:
+        try:
+            _check_placeholders(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
+        except ValueError as err:
+            raise ExerciseError(f"{where}: field 'closing': {err}") from None
+    if expect_id is not None and top["id"] != expect_id:
+        raise ExerciseError(f"{where}: field 'id': is {top['id']!r} but the file is named "
+                            f"{expect_id!r}.toml; make them the same")
+    raw_steps = data.get("step")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ExerciseError(f"{where}: no steps: add at least one [[step]] table")
+    steps = tuple(_parse_step(raw, n, where) for n, raw in enumerate(raw_steps, start=1))
+    _check_jumps(steps, where)
+    return Exercise(steps=steps, **top)  # type: ignore[arg-type]
+
+
+def _check_jumps(steps: tuple[Step, ...], where: str) -> None:
+    ids: dict[str, int] = {}
+    for step in steps:
+        if step.id is not None:
+            if step.id in ids or step.id in THEN_BUILTIN:
+                raise ExerciseError(f"{where}: step {step.number} ({step.kind}): field 'id': "
+                                    f"{step.id!r} is used twice or reserved")
+            ids[step.id] = step.number
+    for step in steps:
+        for name, answer in (("yes", step.yes), ("no", step.no)):
+            if answer.then in THEN_BUILTIN:
+                continue
+            target = ids.get(answer.then)
+            if target is None or target <= step.number:
+                raise ExerciseError(
+                    f"{where}: step {step.number} ({step.kind}): field '{name}': then = "
+                    f"{answer.then!r} must be 'continue', 'end' or the id of a later step")
+
+
+def load_exercise_file(path: Path) -> Exercise:
+    """Read a coach's own exercise file (``--file``) with the same checks as built-in ones."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExerciseError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ExerciseError(f"{path}: cannot read it: {err}") from None
+    exercise = parse_exercise(text, str(path))
+    return _with_path(exercise, path)
+
+
+def _with_path(exercise: Exercise, path: Path) -> Exercise:
+    from dataclasses import replace
+    return replace(exercise, path=path)
+
+
+def _builtin_dir(lang: str):  # noqa: ANN202 - importlib Traversable
+    return resources.files("assistant").joinpath("exercises", lang)
+
+
+def builtin_ids(lang: str) -> list[str]:
+    """Ids of the exercises that ship in ``lang``, sorted."""
+    return sorted(p.name.removesuffix(".toml") for p in _builtin_dir(lang).iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def find_exercise(exercise_id: str, lang: str | None) -> Exercise:
+    """Load a built-in exercise by id; without ``lang`` the id tells the language (nl first)."""
+    langs = [lang] if lang else list(LANGUAGES)
+    for code in langs:
+        entry = _builtin_dir(code).joinpath(f"{exercise_id}.toml")
+        if entry.is_file():
+            where = f"exercises/{code}/{exercise_id}.toml"
+            exercise = parse_exercise(entry.read_text("utf-8"), where, expect_id=exercise_id)
+            if exercise.lang != code:
+                raise ExerciseError(f"{where}: field 'lang': is {exercise.lang!r} but the file "
+                                    f"is in the {code!r} folder")
+            return exercise
+    known = ", ".join(builtin_ids(lang or "nl"))
+    in_lang = f" in '{lang}'" if lang else ""
+    raise ExerciseError(f"unknown exercise '{exercise_id}'{in_lang}; "
+                        f"choose one of: {known} (see 'samenspraak list')")
+
+
+def list_exercises(lang: str) -> list[Exercise]:
+    """Every built-in exercise in ``lang``."""
+    return [find_exercise(i, lang) for i in builtin_ids(lang)]
