@@ -45,9 +45,7 @@ class Heard:
     """An utterance that was recognised (or typed)."""
 
     text: str
-    """What was said, as text ('' when only voice activity is known)."""
-    speech_seconds: float = 0.0
-    """How long the utterance lasted; counts as speaking time when it is not a command."""
+    """What was said, as text. Speaking time is counted from voice activity, not from this."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,282 @@
+"""The command line: the only place that reads arguments and environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.exercises import (
+    Exercise,
+    ExerciseError,
+    find_exercise,
+    list_exercises,
+    load_exercise_file,
+)
+from assistant.session import Timing, with_overrides
+from assistant.simulate import ScenarioError, load_scenario, simulate
+from assistant.texts import LANGUAGES, Texts, TextsError, load_texts
+
+_LOGGER = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line: one line on stderr, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs, built once from the arguments and the environment."""
+
+    command: str
+    """The subcommand."""
+    exercise: str | None = None
+    """Exercise id."""
+    file: Path | None = None
+    """A coach's own exercise file."""
+    lang: str | None = None
+    """Language code (None: taken from the exercise or scenario)."""
+    names: tuple[str, str] | None = None
+    """The partners' names."""
+    input: str = "voice"
+    """'voice' or 'text'."""
+    durations: tuple[tuple[str, float], ...] = ()
+    """Duration overrides by name."""
+    events: Path | None = None
+    """Where to write the JSON event log of a live session."""
+    scenario: Path | None = None
+    """Scenario file for simulate."""
+    voice: str | None = None
+    """TTS voice id or name."""
+    rate: int | None = None
+    """TTS words per minute."""
+    model: Path | None = None
+    """Vosk model folder."""
+    model_env: str | None = None
+    """SAMENSPRAAK_MODEL from the environment."""
+    input_device: str | None = None
+    """Microphone (name or index)."""
+    output_device: str | None = None
+    """Loudspeaker (name or index)."""
+    wav: Path | None = None
+    """WAV file for hear."""
+    expect: str = "commands"
+    """What hear listens for: commands, yesno or free."""
+    cache_dir: Path | None = None
+    """Where rendered prompts are cached."""
+    verbose: bool = False
+    """Log more."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one line and exit 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def _duration(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in Timing.OVERRIDABLE:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not NAME=SECONDS with NAME one of {', '.join(Timing.OVERRIDABLE)}")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' in '{text}' is not a number") from None
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}': seconds must be 0 or more")
+    return name, seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(
+        prog="samenspraak",
+        description="Offline, hands-free facilitator for couples' conversation exercises. "
+                    "Nothing said at the table leaves this machine.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+
+    p_list = sub.add_parser("list", help="show the exercises",
+                            description="Show id, title and expected minutes of every exercise.")
+    p_list.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="only this language (default: both)")
+
+    def exercise_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("exercise", nargs="?", metavar="EXERCISE",
+                       help="exercise id, e.g. spiegelen or mirroring (see 'samenspraak list')")
+        p.add_argument("--file", type=Path, metavar="PATH",
+                       help="run your own exercise file instead of a built-in one")
+        p.add_argument("--lang", choices=LANGUAGES,
+                       help="language (default: the exercise's own)")
+        p.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
+                       help="the partners' names; FIRST speaks first")
+        p.add_argument("--duration", action="append", type=_duration, default=[],
+                       metavar="NAME=SECONDS",
+                       help="override a duration, e.g. turn=90 or break=600; names: "
+                            + ", ".join(Timing.OVERRIDABLE) + " (repeatable)")
+
+    p_run = sub.add_parser(
+        "run", help="run an exercise at the table",
+        description="Run an exercise. With --input voice (default) it speaks and listens; "
+                    "with --input text prompts are printed and each typed line is an utterance "
+                    "(an empty line means done/next).")
+    exercise_args(p_run)
+    p_run.add_argument("--input", choices=("voice", "text"), default="voice",
+                       help="voice (speaker and microphone) or text (keyboard and screen)")
+    p_run.add_argument("--events", type=Path, metavar="FILE",
+                       help="write the JSON event log here (it includes what was heard)")
+    p_run.add_argument("--voice", help="speech voice id or name (default: one for the language)")
+    p_run.add_argument("--rate", type=int, help="speech rate in words per minute")
+    p_run.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_run.add_argument("--mic", dest="input_device", metavar="DEVICE",
+                       help="microphone name or number (see 'samenspraak check')")
+    p_run.add_argument("--speaker", dest="output_device", metavar="DEVICE",
+                       help="loudspeaker name or number (see 'samenspraak check')")
+
+    p_sim = sub.add_parser(
+        "simulate", help="run a session on a virtual clock against a scenario",
+        description="Run a whole session instantly against a scripted couple and print one "
+                    "JSON object per line.")
+    exercise_args(p_sim)
+    p_sim.add_argument("--scenario", type=Path, required=True, metavar="FILE",
+                       help="scenario TOML file (see README: Scenario files)")
+
+    p_check = sub.add_parser("check", help="check speaker, microphone and speech model",
+                             description="List audio devices, play a chime, record three "
+                                         "seconds and report the level, load the model.")
+    p_check.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_check.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_check.add_argument("--mic", dest="input_device", metavar="DEVICE")
+    p_check.add_argument("--speaker", dest="output_device", metavar="DEVICE")
+
+    p_hear = sub.add_parser("hear", help="recognise a WAV file as a session would",
+                            description="Print {\"text\": ..., \"intent\": ...} for a WAV file.")
+    p_hear.add_argument("wav", type=Path, metavar="FILE.wav")
+    p_hear.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_hear.add_argument("--expect", choices=("commands", "yesno", "free"), default="commands")
+    p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Settings:
+    """Build the settings from the arguments and the environment."""
+    args = build_parser().parse_args(argv)
+    get = vars(args).get
+    cache = environ.get("SAMENSPRAAK_CACHE") or (
+        Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "samenspraak")
+    return Settings(
+        command=args.command, exercise=get("exercise"), file=get("file"), lang=get("lang"),
+        names=tuple(n.strip() for n in args.names) if get("names") else None,
+        input=get("input") or "voice", durations=tuple(get("duration") or ()),
+        events=get("events"), scenario=get("scenario"), voice=get("voice"), rate=get("rate"),
+        model=get("model"), model_env=environ.get("SAMENSPRAAK_MODEL") or None,
+        input_device=get("input_device"), output_device=get("output_device"),
+        wav=get("wav"), expect=get("expect") or "commands", cache_dir=Path(cache),
+        verbose=args.verbose)
+
+
+def _load_exercise(settings: Settings, lang: str | None) -> Exercise:
+    if settings.file is not None:
+        if settings.exercise:
+            raise UsageError("give an exercise id or --file, not both")
+        exercise = load_exercise_file(settings.file)
+        if lang and exercise.lang != lang:
+            raise UsageError(f"{settings.file} is in '{exercise.lang}', not '{lang}'")
+        return exercise
+    if not settings.exercise:
+        raise UsageError("which exercise? give its id (see 'samenspraak list') or --file PATH")
+    return find_exercise(settings.exercise, lang)
+
+
+def _names(settings: Settings, texts: Texts, fallback: tuple[str, str] | None = None
+           ) -> tuple[str, str]:
+    names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
+    if not all(names) or names[0].casefold() == names[1].casefold():
+        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
+    return names  # type: ignore[return-value]
+
+
+def cmd_list(settings: Settings) -> int:
+    """Print the exercises."""
+    for lang in [settings.lang] if settings.lang else list(LANGUAGES):
+        for ex in list_exercises(lang):
+            print(f"{ex.id:<20} {lang}  {ex.minutes:>3g} min  {ex.title}")
+    return 0
+
+
+def cmd_simulate(settings: Settings) -> int:
+    """Run a session on the virtual clock and print the event log."""
+    assert settings.scenario is not None
+    scenario = load_scenario(settings.scenario)
+    exercise = _load_exercise(settings, settings.lang or scenario.lang)
+    texts = load_texts(exercise.lang)
+    names = _names(settings, texts, scenario.names)
+    timing = with_overrides(Timing(), dict(settings.durations))
+
+    def emit(line: dict) -> None:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    simulate(exercise, scenario, names, texts, timing, emit)
+    return 0
+
+
+def cmd_run(settings: Settings) -> int:
+    """Run an exercise live: text mode here, voice mode in assistant.voice."""
+    from assistant.clock import RealClock
+    from assistant.live import EventLog, TextSpeaker, read_typed_lines, run_live, summary_lines
+    from assistant.session import Session
+
+    exercise = _load_exercise(settings, settings.lang)
+    texts = load_texts(exercise.lang)
+    names = _names(settings, texts)
+    clock = RealClock()
+    if settings.input == "voice":
+        from assistant.voice import run_voice
+        return run_voice(settings, exercise, texts, names, clock)
+    timing = with_overrides(Timing(silence_ends_turns=False), dict(settings.durations))
+    log = EventLog.open(settings.events, clock) if settings.events else None
+    inputs: queue.Queue = queue.Queue()
+    session = Session(exercise, names, texts, clock, TextSpeaker(),
+                      log or (lambda event: None), timing)
+    print(texts.line("prompt_hint"), flush=True)
+    read_typed_lines(sys.stdin, inputs, session)
+    try:
+        run_live(session, inputs, clock)
+    finally:
+        if log:
+            log.close()
+    print("\n".join(summary_lines(session.summary(), texts)))
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "simulate": cmd_simulate, "run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``samenspraak`` command."""
+    settings = parse_settings(argv, dict(os.environ))
+    logging.basicConfig(level=logging.INFO if settings.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if settings.command in COMMANDS:
+            return COMMANDS[settings.command](settings)
+        from assistant import voice
+        return voice.COMMANDS[settings.command](settings)
+    except (UsageError, ExerciseError, ScenarioError, TextsError) as err:
+        print(f"samenspraak: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # output piped into a reader that quit early (e.g. `| head`)
+        sys.stderr.close()
+        return 0
