@@ -1,0 +1,152 @@
+"""The command line as a user runs it: list, simulate, run --input text, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scenarios import happy_scenario
+from test_exercises import ALL
+
+from assistant.exercises import find_exercise
+
+ROOT = Path(__file__).parent.parent
+
+
+def samenspraak(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "assistant", *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "SAMENSPRAAK_CACHE": "/nonexistent"})
+
+
+def lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_list_shows_id_title_and_minutes() -> None:
+    result = samenspraak("list", "--lang", "nl")
+    assert result.returncode == 0
+    rows = result.stdout.splitlines()
+    assert len(rows) == 9
+    spiegelen = next(r for r in rows if r.startswith("spiegelen "))
+    assert "Spiegelen" in spiegelen and f"{find_exercise('spiegelen', 'nl').minutes:g} min" \
+        in spiegelen
+    assert len(samenspraak("list").stdout.splitlines()) == 18
+
+
+@pytest.mark.parametrize(("exercise_id", "lang"), ALL)
+def test_simulate_happy_path(tmp_path: Path, exercise_id: str, lang: str) -> None:
+    ex = find_exercise(exercise_id, lang)
+    scenario = tmp_path / "happy.toml"
+    scenario.write_text(happy_scenario(ex), encoding="utf-8")
+    result = samenspraak("simulate", exercise_id, "--scenario", str(scenario))
+    assert result.returncode == 0, result.stderr
+    events = lines(result.stdout)
+    assert all(isinstance(e["t"], int | float) and "type" in e for e in events)
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    ends = [e for e in events if e["type"] == "end"]
+    assert ends == [{"t": ends[0]["t"], "type": "end", "reason": "finished"}]
+    summary = events[-1]
+    assert summary["type"] == "summary"
+    mirrors = sum(1 for e in events if e["type"] == "phase" and e["phase"] == "mirroring")
+    assert summary["mirror_attempts"] == mirrors > 0
+    assert summary["mirrors_confirmed"] == mirrors
+    speakers = {e["speaker"] for e in events if e["type"] == "phase" and e["phase"] == "speaking"}
+    assert speakers == {"Anna", "Ben"}
+    assert summary["speaking_seconds"]["Anna"] > 0 and summary["speaking_seconds"]["Ben"] > 0
+    agree_steps = sum((s.count or 1) for s in ex.steps if s.kind == "agree")
+    assert len(summary["agreements"]) == agree_steps
+    heard = [e for e in events if e["type"] == "heard"]
+    assert heard and all(e["intent"] is not None for e in heard if e["text"] in
+                         ("klaar", "ja", "done", "yes"))
+    assert not any("{" in e["text"] for e in events if e["type"] == "say")
+
+
+def test_simulate_names_and_lang_from_the_command_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('names = ["Siem", "Kim"]\n[[reply]]\nsay = "done"\n', encoding="utf-8")
+    result = samenspraak("simulate", "mirroring", "--scenario", str(scenario),
+                         "--names", "Noor", "Daan")
+    events = lines(result.stdout)
+    assert any("Noor" in e.get("text", "") for e in events)
+    assert not any("Siem" in e.get("text", "") for e in events)
+
+
+def test_simulate_with_a_duration_override(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[[reply]]\ntalk = 1000\n', encoding="utf-8")
+    result = samenspraak("simulate", "dagelijks-gesprek", "--scenario", str(scenario),
+                         "--duration", "turn=45", "--duration", "warn=15")
+    events = lines(result.stdout)
+    start = next(e for e in events if e["type"] == "phase" and e["phase"] == "speaking")["t"]
+    timers = [e for e in events if e["type"] == "timer"][:2]
+    assert [(e["event"], e["t"] - start, e["remaining"]) for e in timers] == \
+        [("warning", 30, 15), ("expired", 45, 0)]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["simulate", "bestaat-niet", "--scenario", "{ok}"], "unknown exercise 'bestaat-niet'"),
+    (["simulate", "spiegelen", "--scenario", "{bad}"], "reply 2: needs exactly one of say"),
+    (["simulate", "spiegelen", "--scenario", "{broken}"], "invalid TOML"),
+    (["simulate", "spiegelen", "--scenario", "/nergens.toml"], "no such scenario file"),
+    (["simulate", "spiegelen", "--scenario", "{negative}"], "reply 1: field 'talk'"),
+    (["simulate", "spiegelen"], "the following arguments are required: --scenario"),
+    (["run", "spiegelen", "--duration", "turn=abc"], "'abc' in 'turn=abc' is not a number"),
+    (["run", "spiegelen", "--duration", "lunch=60"], "NAME=SECONDS"),
+    (["run", "spiegelen", "--names", "Anna", "anna", "--input", "text"], "two different names"),
+    (["run", "--input", "text"], "which exercise?"),
+    (["run", "--file", "/nergens.toml", "--input", "text"], "no such file"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str],
+                                               message: str) -> None:
+    files = {"ok": '[[reply]]\nsay = "klaar"\n',
+             "bad": '[[reply]]\nsay = "klaar"\n[[reply]]\nsay = "ja"\ntalk = 3\n',
+             "broken": '[[reply]\n', "negative": '[[reply]]\ntalk = -3\n'}
+    for name, text in files.items():
+        (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
+    args = [a.format(**{n: str(tmp_path / f"{n}.toml") for n in files}) for a in args]
+    result = samenspraak(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_run_text_mode_typed_lines_drive_the_session(tmp_path: Path) -> None:
+    typed = "\n".join(["ja", "ja", "klaar", "", "ja", "", "klaar", "ja", "", "", "nee", "", "",
+                       "klaar", "elke avond praten", "klaar"]) + "\n"
+    events = tmp_path / "events.jsonl"
+    result = samenspraak("run", "herstelgesprek", "--input", "text", "--names", "Anna", "Ben",
+                         "--events", str(events), stdin=typed)
+    assert result.returncode == 0, result.stderr
+    assert "» Welkom bij Samenspraak." in result.stdout
+    assert "Samenvatting" in result.stdout
+    log = lines(events.read_text(encoding="utf-8"))
+    assert stat.S_IMODE(events.stat().st_mode) == 0o600
+    assert log[-1]["type"] == "summary"
+    heard = [(e["text"], e["intent"]) for e in log if e["type"] == "heard"]
+    assert heard[:2] == [("ja", "yes"), ("ja", "yes")]
+    assert ("", "done") in heard  # an empty line ends a turn
+    phases = [e["phase"] for e in log if e["type"] == "phase"]
+    assert {"asking", "speaking", "mirroring", "confirming"} <= set(phases)
+
+
+def test_run_text_mode_end_of_input_stops_kindly() -> None:
+    result = samenspraak("run", "spiegelen", "--input", "text", "--names", "Anna", "Ben",
+                         stdin="")
+    assert result.returncode == 0, result.stderr
+    assert "» We stoppen nu." in result.stdout
+    assert "Samenvatting" in result.stdout
+
+
+def test_help_describes_every_command() -> None:
+    result = samenspraak("--help")
+    for command in ("list", "run", "simulate", "check", "hear"):
+        assert command in result.stdout
+    assert "--scenario" in samenspraak("simulate", "--help").stdout

@@ -1,0 +1,367 @@
+"""The conversation engine on a virtual clock: every step kind, pause, break, stop, silence."""
+
+from __future__ import annotations
+
+import pytest
+from simkit import exercise, run, say, silence, talk
+
+from assistant.session import Timing
+
+TURN_MIRROR = """
+[[step]]
+kind = "say"
+text = ["Dit is een test."]
+
+[[step]]
+kind = "turn"
+text = "{speaker}, vertel."
+seconds = 120
+
+[[step]]
+kind = "mirror"
+text = "{listener}, zeg wat je hoorde."
+seconds = 60
+attempts = 3
+"""
+
+
+def test_say_step_speaks_each_sentence_in_intro() -> None:
+    r = run(exercise('[[step]]\nkind = "say"\ntext = ["Eén.", "Twee."]\n'), [])
+    assert r.phases() == ["intro", "closing", "done"]
+    said = r.said()
+    assert said.index("Eén.") + 1 == said.index("Twee.")
+    assert r.end["reason"] == "finished"
+    assert r.events[-1]["type"] == "summary"
+
+
+def test_turn_ends_on_klaar_and_counts_speaking_time() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(40), say("klaar"), talk(20), say("klaar"), say("ja")])
+    speaking = r.first("phase", phase="speaking")
+    assert speaking["speaker"] == "Anna" and speaking["listener"] == "Ben"
+    assert r.first("heard", text="klaar")["intent"] == "done"
+    assert "Dank je, Anna." in r.said()
+    assert r.summary["speaking_seconds"] == {"Anna": 40.0, "Ben": 20.0}
+    assert r.summary["mirror_attempts"] == 1
+    assert r.summary["mirrors_confirmed"] == 1
+
+
+def test_turn_warns_then_expires_on_time() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(200)])
+    start = r.first("phase", phase="speaking")["t"]
+    warning = r.first("timer", event="warning")
+    expired = r.first("timer", event="expired")
+    assert warning == {"t": start + 90, "type": "timer", "event": "warning", "remaining": 30,
+                       "speaker": "Anna"}
+    assert expired["t"] == start + 120 and expired["remaining"] == 0
+    assert "Nog een halve minuut." in r.said()
+    assert r.summary["speaking_seconds"]["Anna"] == 120.0
+
+
+def test_warning_points_and_durations_follow_overrides() -> None:
+    timing = Timing(overrides=(("turn", 60.0), ("warn", 10.0)))
+    r = run(exercise(TURN_MIRROR), [talk(100)], timing)
+    start = r.first("phase", phase="speaking")["t"]
+    assert r.first("timer", event="warning")["t"] == start + 50
+    assert r.first("timer", event="expired")["t"] == start + 60
+
+
+def test_silence_nudges_then_ends_the_turn() -> None:
+    r = run(exercise(TURN_MIRROR), [silence(100)])
+    start = r.first("phase", phase="speaking")["t"]
+    assert r.first("say", text="Neem je tijd.")["t"] == start + 12
+    mirror = r.first("phase", phase="mirroring")
+    assert mirror["t"] == start + 30
+    assert not [e for e in r.of("timer") if e["t"] < mirror["t"]]
+
+
+def test_talking_postpones_the_silence_end() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(25), silence(20), talk(10)])
+    start = r.first("phase", phase="speaking")["t"]
+    # talk until 25, silence until 45, talk until 55, then 30 s of silence ends the turn
+    assert r.first("phase", phase="mirroring")["t"] == start + 55 + 30
+
+
+def test_nee_at_confirming_leads_to_clarify_and_another_mirror() -> None:
+    r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar"), say("nee"), talk(10),
+                                    say("klaar"), say("klaar"), say("ja")])
+    phases = r.phases()
+    i = phases.index("confirming")
+    assert phases[i:i + 4] == ["confirming", "clarifying", "mirroring", "confirming"]
+    assert r.first("heard", text="nee")["intent"] == "no"
+    assert "Anna, zeg kort wat er anders was." in r.said()
+    assert "Ben, probeer het nog een keer." in r.said()
+    assert r.summary["mirror_attempts"] == 2
+    assert r.summary["mirrors_confirmed"] == 1
+    assert r.summary["speaking_seconds"]["Anna"] == 10.0
+
+
+def test_mirror_gives_up_after_its_attempts() -> None:
+    ex = exercise(TURN_MIRROR.replace("attempts = 3", "attempts = 2"))
+    r = run(ex, [say("klaar"), say("klaar"), say("nee"), say("klaar"), say("klaar"), say("nee")])
+    assert r.summary["mirror_attempts"] == 2 and r.summary["mirrors_confirmed"] == 0
+    assert "Dank jullie. Jullie hebben het goed geprobeerd. We gaan verder." in r.said()
+    assert r.end["reason"] == "finished"
+
+
+def test_is_er_meer_gives_the_floor_again() -> None:
+    ex = exercise(TURN_MIRROR.replace("attempts = 3", "attempts = 3\nmore = true"))
+    r = run(ex, [say("klaar"), say("klaar"), say("ja"), say("ja"), talk(15), say("klaar"),
+                 say("klaar"), say("ja"), say("nee")])
+    assert "Anna, is er meer?" in r.said()
+    assert r.phases().count("speaking") == 2
+    assert r.summary["mirror_attempts"] == 2 and r.summary["mirrors_confirmed"] == 2
+
+
+def test_unanswered_question_is_asked_twice_more_then_defaults() -> None:
+    r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar")])
+    confirm_at = r.first("phase", phase="confirming")["t"]
+    asks = [e["t"] for e in r.of("say") if e["text"] == "Anna, klopt dat?"]
+    assert asks == [confirm_at, confirm_at + 10, confirm_at + 20]
+    assert r.first("say", text="Ik hoor geen antwoord. We gaan verder.")["t"] == confirm_at + 30
+    assert r.summary["mirrors_confirmed"] == 0
+
+
+def test_other_words_at_a_question_get_a_reprompt() -> None:
+    r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar"), say("misschien"), say("ja")])
+    assert r.first("heard", text="misschien")["intent"] is None
+    assert "Zeg ja of nee." in r.said()
+    assert r.summary["mirrors_confirmed"] == 1
+
+
+def test_command_words_inside_free_speech_are_not_commands() -> None:
+    r = run(exercise(TURN_MIRROR), [say("ik wil dat je stopt met zeuren"),
+                                    say("ik ben nog niet klaar met praten"),
+                                    say("eh, pauze"), say("verder"), say("klaar")])
+    heard = {e["text"]: e["intent"] for e in r.of("heard")}
+    assert heard["ik wil dat je stopt met zeuren"] is None
+    assert heard["ik ben nog niet klaar met praten"] is None
+    assert heard["eh, pauze"] == "pause"
+    assert r.end["reason"] == "finished"
+    assert r.phases().count("speaking") == 2  # paused once, back to speaking
+
+
+def test_pause_freezes_the_turn_and_resume_keeps_the_time_left() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(50), say("pauze", after=0), silence(600),
+                                    say("verder"), talk(500)])
+    start = r.first("phase", phase="speaking", speaker="Anna")["t"]
+    paused = r.first("phase", phase="paused")
+    assert paused["t"] == start + 50
+    resumed = [e for e in r.of("phase") if e["t"] > paused["t"]][0]
+    assert resumed["phase"] == "speaking" and resumed["speaker"] == "Anna"
+    assert resumed["t"] == paused["t"] + 601
+    assert "Anna, je hebt nog één minuut en 10 seconden." in r.said()
+    expired = r.first("timer", event="expired")
+    assert expired["t"] == resumed["t"] + 70
+    warning = r.first("timer", event="warning")
+    assert warning["t"] == resumed["t"] + 40
+    assert r.summary["speaking_seconds"]["Anna"] == 120.0
+
+
+def test_pause_during_a_question_keeps_waiting_for_the_answer() -> None:
+    r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar"), say("pauze"), say("verder"),
+                                    say("ja")])
+    phases = r.phases()
+    assert phases[phases.index("paused") + 1] == "confirming"
+    assert r.summary["mirrors_confirmed"] == 1
+
+
+def test_long_pause_ends_the_session_kindly() -> None:
+    r = run(exercise(TURN_MIRROR), [say("pauze")])
+    paused_at = r.first("phase", phase="paused")["t"]
+    assert r.first("say", text="We pauzeren nog. Zeg 'verder' als jullie door willen, "
+                               "of 'stop'.")["t"] == paused_at + 900
+    assert r.end == {"t": paused_at + 1800, "type": "end", "reason": "stopped"}
+
+
+def test_time_out_takes_a_calming_break_and_comes_back() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(30), say("time-out", after=0), silence(1200), talk(200)])
+    start = r.first("phase", phase="speaking")["t"]
+    brk = r.first("phase", phase="break")
+    assert brk["t"] == start + 30
+    said = r.said()
+    assert "We nemen een pauze van 20 minuten." in said
+    assert "Adem rustig in door je neus." in said
+    # the virtual evening starts at 20:00; the break starts at 20:00 + brk
+    back = 20 * 60 + (brk["t"] + 1200) // 60
+    assert f"Kom om {back // 60:02d}:{back % 60:02d} terug. Zeg 'verder' als jullie eerder " \
+           "klaar zijn." in said
+    back_phase = [e for e in r.of("phase") if e["t"] > brk["t"]][0]
+    assert back_phase == {"t": brk["t"] + 1200, "type": "phase", "phase": "speaking",
+                          "speaker": "Anna", "listener": "Ben"}
+    assert r.first("say", text="Nog één minuut pauze.")["t"] == brk["t"] + 1140
+    assert "Welkom terug. We gaan verder waar we waren." in said
+    assert "Anna, je hebt nog 1 minuut en 30 seconden." in said or \
+        "Anna, je hebt nog één minuut en 30 seconden." in said
+    assert r.first("timer", event="expired")["t"] == back_phase["t"] + 90
+
+
+def test_break_ends_early_on_verder_and_length_can_be_overridden() -> None:
+    timing = Timing(overrides=(("break", 300.0),))
+    r = run(exercise(TURN_MIRROR), [say("time-out"), say("verder", after=60)], timing)
+    brk = r.first("phase", phase="break")
+    assert "We nemen een pauze van 5 minuten." in r.said()
+    assert [e for e in r.of("phase") if e["t"] > brk["t"]][0]["t"] == brk["t"] + 60
+
+
+def test_stop_in_the_middle_of_a_turn_ends_kindly_with_summary() -> None:
+    r = run(exercise(TURN_MIRROR), [talk(20), say("stop"), talk(100)])
+    stop_at = r.first("heard", text="stop")["t"]
+    assert r.phases()[-2:] == ["closing", "done"]
+    assert r.first("say", text="We stoppen nu.")["t"] == stop_at
+    assert r.end == {"t": stop_at, "type": "end", "reason": "stopped"}
+    assert r.events[-1]["type"] == "summary"
+    assert r.summary["speaking_seconds"]["Anna"] == 20.0
+    assert "mirroring" not in r.phases()
+
+
+def test_repeat_and_help_answer_without_moving_on() -> None:
+    r = run(exercise(TURN_MIRROR), [say("herhaal"), say("hulp"), say("klaar")])
+    said = r.said()
+    first = said.index("Anna, vertel.")
+    assert said.index("Anna, vertel.", first + 1) > first
+    assert "Je kunt nu zeggen:" in said
+    help_line = said[said.index("Je kunt nu zeggen:") + 1]
+    assert "'klaar' als je klaar bent" in help_line and "'stop' om te stoppen" in help_line
+    assert r.phases().count("speaking") == 1
+
+
+def test_help_at_a_question_names_ja_and_nee() -> None:
+    r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar"), say("hulp"), say("ja")])
+    said = r.said()
+    assert said[said.index("Je kunt nu zeggen:") + 1].startswith("'ja' of 'nee'")
+
+
+def test_swap_changes_roles() -> None:
+    ex = exercise(TURN_MIRROR + '\n[[step]]\nkind = "swap"\n' + TURN_MIRROR.split("\n", 4)[4])
+    r = run(ex, [say("klaar"), say("klaar"), say("ja"), talk(5), say("klaar"), say("klaar"),
+                 say("ja")])
+    speakers = [e["speaker"] for e in r.of("phase") if e["phase"] == "speaking"]
+    assert speakers == ["Anna", "Ben"]
+    assert "Nu wisselen jullie. Ben, nu ben jij aan de beurt." in r.said()
+    assert r.summary["speaking_seconds"] == {"Anna": 0.0, "Ben": 5.0}
+
+
+ASK = """
+[[step]]
+kind = "ask"
+to = "each"
+text = "{name}, wil je dit?"
+default = "no"
+no = { say = "Dat is goed. Een andere keer.", then = "end" }
+yes = { say = "Fijn.", then = "continue" }
+
+[[step]]
+kind = "reflect"
+text = "Denk na."
+seconds = 45
+"""
+
+
+def test_ask_each_continues_on_two_yeses() -> None:
+    r = run(exercise(ASK), [say("ja"), say("jawel"), say("klaar")])
+    assert [e["text"] for e in r.of("say") if e["text"].endswith("wil je dit?")] == \
+        ["Anna, wil je dit?", "Ben, wil je dit?"]
+    assert "Fijn." in r.said() and "reflecting" in r.phases()
+
+
+def test_ask_each_ends_on_one_no() -> None:
+    r = run(exercise(ASK), [say("ja"), say("nee")])
+    assert "Dat is goed. Een andere keer." in r.said()
+    assert "reflecting" not in r.phases()
+    assert r.end["reason"] == "finished"
+
+
+def test_ask_silence_takes_the_default() -> None:
+    r = run(exercise(ASK), [])
+    assert "Dat is goed. Een andere keer." in r.said()
+
+
+def test_ask_jump_to_a_later_step() -> None:
+    toml = """
+[[step]]
+kind = "ask"
+text = "Sla over?"
+yes = { then = "laatste" }
+
+[[step]]
+kind = "say"
+text = "Overgeslagen."
+
+[[step]]
+kind = "say"
+id = "laatste"
+text = "Laatste."
+"""
+    r = run(exercise(toml), [say("ja")])
+    assert "Overgeslagen." not in r.said() and "Laatste." in r.said()
+
+
+def test_reflect_is_quiet_time_that_ends_on_time_or_klaar() -> None:
+    r = run(exercise(ASK), [say("ja"), say("ja"), talk(10)])
+    start = r.first("phase", phase="reflecting")["t"]
+    assert r.first("say", text="De denktijd is om.")["t"] == start + 45
+    assert r.first("timer", event="expired")["speaker"] is None
+    assert r.summary["speaking_seconds"] == {"Anna": 0.0, "Ben": 0.0}
+
+
+def test_discuss_is_shared_time_with_warnings() -> None:
+    toml = '[[step]]\nkind = "discuss"\ntext = "Praat samen."\nseconds = 120\n'
+    r = run(exercise(toml), [talk(200)])
+    start = r.first("phase", phase="discussing")["t"]
+    assert "Jullie hebben 2 minuten." in r.said()
+    assert r.first("timer", event="warning") == {"t": start + 90, "type": "timer",
+                                                  "event": "warning", "remaining": 30,
+                                                  "speaker": None}
+    assert r.first("say", text="De tijd is om. Dank jullie wel.")["t"] == start + 120
+
+
+def test_agree_records_the_agreement_for_the_summary() -> None:
+    toml = '[[step]]\nkind = "agree"\ntext = "Zeg jullie afspraak."\ncount = 2\n'
+    r = run(exercise(toml), [say("elke avond tien minuten praten"), say("klaar"), talk(8),
+                             say("klaar")])
+    assert r.summary["agreements"] == ["elke avond tien minuten praten",
+                                       "afspraak 2 (niet verstaan)"]
+    assert "Jullie afspraak: elke avond tien minuten praten." in r.said()
+    said = r.said()
+    assert said.index("Jullie hebben dit afgesproken:") < said.index("Tot de volgende keer.")
+
+
+def test_chunked_turn_pauses_for_a_mirror_and_continues_with_time_left() -> None:
+    toml = """
+[[step]]
+kind = "turn"
+text = "{speaker}, vertel."
+seconds = 240
+chunk_seconds = 60
+"""
+    r = run(exercise(toml), [talk(100), say("klaar"), say("ja"), talk(30), say("klaar")])
+    start = r.first("phase", phase="speaking")["t"]
+    mirror = r.first("phase", phase="mirroring")
+    assert mirror["t"] == start + 60
+    assert "Anna, wil je hier even stoppen?" in r.said()
+    assert "Anna, ga maar verder. Je hebt nog 3 minuten." in r.said()
+    assert r.summary["speaking_seconds"]["Anna"] == 90.0
+    assert r.summary["mirrors_confirmed"] == 1
+
+
+def test_english_session_speaks_english() -> None:
+    ex = exercise(TURN_MIRROR.replace("vertel", "tell").replace("zeg wat je hoorde",
+                                                                  "say what you heard"),
+                  lang="en")
+    r = run(ex, [say("done"), say("i'm done"), say("yes")])
+    assert "Thank you, Anna." in r.said() and "Anna, is that right?" in r.said()
+    assert r.summary["mirrors_confirmed"] == 1
+
+
+def test_slower_and_faster_are_acknowledged() -> None:
+    r = run(exercise(TURN_MIRROR), [say("langzamer"), say("sneller"), say("klaar")])
+    assert "Goed. Ik praat langzamer." in r.said() and "Goed. Ik praat sneller." in r.said()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_phase_name_is_public(lang: str) -> None:
+    r = run(exercise(TURN_MIRROR, lang=lang), [say("pauze"), say("time-out")])
+    allowed = {"intro", "instructing", "speaking", "mirroring", "confirming", "clarifying",
+               "asking", "discussing", "reflecting", "agreeing", "closing", "paused", "break",
+               "done"}
+    assert set(r.phases()) <= allowed
