@@ -150,3 +150,12 @@ def test_help_describes_every_command() -> None:
     for command in ("list", "run", "simulate", "check", "hear"):
         assert command in result.stdout
     assert "--scenario" in samenspraak("simulate", "--help").stdout
+
+
+@pytest.mark.parametrize("exercise_id", ["spiegelen", "mirroring"])
+def test_the_example_scenarios_run_to_the_end(exercise_id: str) -> None:
+    result = samenspraak("simulate", exercise_id, "--scenario",
+                         str(ROOT / "examples" / f"{exercise_id}.toml"))
+    events = lines(result.stdout)
+    assert events[-2]["reason"] == "finished"
+    assert events[-1]["mirrors_confirmed"] == 2
