@@ -31,6 +31,8 @@ def run_live(session: Session, inputs: queue.Queue, clock: Clock,
     """
     try:
         session.start()
+        if on_idle is not None:
+            on_idle()
         while not session.done:
             deadline = session.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - clock.now())

@@ -259,8 +259,9 @@ class Session:
 
     def __init__(self, exercise: Exercise, names: tuple[str, str], texts: Texts,
                  clock: Clock, speaker: Speaker, log: Callable[[LogEvent], None],
-                 timing: Timing | None = None) -> None:
+                 timing: Timing | None = None, notices: Iterable[str] = ()) -> None:
         self.exercise = exercise
+        self._notices = list(notices)
         self.names = names
         self.texts = texts
         self.timing = timing or Timing()
@@ -319,6 +320,7 @@ class Session:
         self._say_lines(self.texts.lines("welcome", title=self.exercise.title,
                                          speaker=self.names[0], listener=self.names[1]))
         self._say_lines(self.texts.lines("how_it_works"))
+        self._say_lines(self._notices)
         self._steps = self._run_steps()
         self._advance(None)
 
@@ -386,6 +388,10 @@ class Session:
     def command_phrases(self) -> list[str]:
         """The phrases that are commands right now (a recognizer grammar)."""
         return self._matcher.phrases_for(self.listening().intents)
+
+    def announce(self, text: str) -> None:
+        """Say a notice (a fallback, a lost device) without changing anything else."""
+        self._say_lines([text])
 
     def stop(self) -> None:
         """End at once, kindly, with the summary (Ctrl-C, a lost device that cannot recover)."""
@@ -666,7 +672,8 @@ class Session:
             self._finish_wait(Outcome("silence", active.talked, tuple(active.texts),
                                       active.remaining(now)))
         elif name == "chunk":
-            self._count_speech(active, now - (active.speaking_since or now))
+            if active.speaking_since is not None:
+                self._count_speech(active, now - active.speaking_since)
             active.speaking_since = now
             self._finish_wait(Outcome("chunk", active.talked, tuple(active.texts),
                                       active.remaining(now)))

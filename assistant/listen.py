@@ -1,0 +1,125 @@
+"""From audio to session inputs: voice activity, then the recognizer, restricted to the moment.
+
+One path for everything that listens: a live microphone feeds :meth:`Listener.feed` chunk by
+chunk, and ``samenspraak hear`` feeds a WAV file through the very same object.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.messages import Heard, SessionInput, SpeechEnded, SpeechStarted
+from assistant.ports import Recognizer
+from assistant.vad import END_SILENCE, UtteranceAudio, VoiceActivity
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """What is worth listening for right now."""
+
+    phrases: tuple[str, ...] | None
+    """The recognizer's grammar; None means free speech."""
+    end_silence: float
+    """Seconds of silence that end an utterance."""
+
+
+@dataclass(frozen=True)
+class UtteranceTiming:
+    """When one utterance ended and was recognised (monotonic seconds), for benchmarks."""
+
+    speech_end: float
+    """When the last speech frame was captured (estimated from the stream position)."""
+    endpoint: float
+    """When voice activity decided the utterance was over."""
+    recognized: float
+    """When the recognizer returned its text."""
+    text: str
+    """What it recognised."""
+
+
+def moment_for(phrases: Sequence[str], fillers: Sequence[str], free_speech: bool,
+               short_answer: bool, recognizer_free: bool = True) -> Moment:
+    """The moment for a session's listening state: commands (plus fillers) or free speech."""
+    if free_speech and recognizer_free:
+        return Moment(None, END_SILENCE["free"])
+    grammar = tuple(dict.fromkeys([*phrases, *fillers]))
+    return Moment(grammar, END_SILENCE["yesno" if short_answer else "commands"])
+
+
+class Listener:
+    """Voice activity → recognizer → :class:`SpeechStarted`, :class:`SpeechEnded`, :class:`Heard`.
+
+    Without a recognizer only voice activity is reported: a session then runs on voice activity
+    and timers.
+    """
+
+    def __init__(self, vad: VoiceActivity, recognizer: Recognizer | None,
+                 emit: Callable[[SessionInput], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._vad = vad
+        self._recognizer = recognizer
+        self._emit = emit
+        self._clock = clock
+        self._moment = Moment(None, END_SILENCE["commands"])
+        self._decoding = False
+        self._chunk_end = 0.0
+        self.last_timing: UtteranceTiming | None = None
+        """Timing of the most recent utterance."""
+
+    @property
+    def recognizer(self) -> Recognizer | None:
+        """The recognizer in use (None: voice activity only)."""
+        return self._recognizer
+
+    def set_moment(self, moment: Moment) -> None:
+        """Listen for something else from the next utterance on (any thread may call this)."""
+        self._moment = moment
+        self._vad.end_silence = moment.end_silence
+
+    def feed(self, pcm: bytes, captured_at: float | None = None) -> None:
+        """Take a chunk of 16 kHz mono PCM; ``captured_at`` is when its last sample came in."""
+        self._chunk_end = self._clock() if captured_at is None else captured_at
+        self._handle(self._vad.process(pcm), len(pcm))
+
+    def flush(self) -> None:
+        """The stream ended (or has a gap): close an utterance in progress."""
+        self._handle(self._vad.flush(), 0)
+
+    def _handle(self, events: list, chunk_bytes: int) -> None:
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                self._start()
+                self._emit(event)
+            elif isinstance(event, UtteranceAudio):
+                if self._decoding and self._recognizer is not None:
+                    self._recognizer.accept(event.pcm)
+            elif isinstance(event, SpeechEnded):
+                endpoint = self._clock()
+                unheard = self._vad.position - self._vad.last_speech_end
+                speech_end = self._chunk_end - unheard
+                self._emit(event)
+                text = self._finish()
+                recognized = self._clock()
+                self.last_timing = UtteranceTiming(speech_end, endpoint, recognized, text)
+                if text:
+                    self._emit(Heard(text))
+
+    def _start(self) -> None:
+        if self._recognizer is None:
+            return
+        phrases = self._moment.phrases
+        self._recognizer.start(list(phrases) if phrases is not None else None)
+        self._decoding = True
+
+    def _finish(self) -> str:
+        if not self._decoding or self._recognizer is None:
+            return ""
+        self._decoding = False
+        text = self._recognizer.finish().strip()
+        _LOGGER.debug("recognised %r", text)
+        return text

@@ -1,0 +1,366 @@
+"""Audio output: one warm sounddevice stream, owned by one worker thread.
+
+Everything the assistant plays — speech and chimes — is 16-bit mono PCM at :data:`SAMPLE_RATE`.
+:class:`AudioOutput` plays it on a device chosen by name or index and tells the microphone side
+when the assistant is audible (:attr:`AudioOutput.busy`, :attr:`AudioOutput.ended_at`), so the
+assistant's own voice never comes back as input.
+
+Importing this module needs no sound card: sounddevice (and with it PortAudio) is imported the
+first time a stream is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future
+from types import ModuleType
+from typing import Any, Protocol
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 22050
+"""The sample rate of all speech and chimes, in Hz (what espeak-ng renders natively)."""
+SAMPLE_WIDTH = 2
+"""Bytes per sample: 16-bit signed little-endian."""
+CHANNELS = 1
+"""Speech and chimes are mono."""
+
+_FALLBACK_FORMATS: tuple[tuple[int | None, int], ...] = (
+    (None, 1),  # the requested rate, mono
+    (48000, 1),
+    (44100, 1),
+    (48000, 2),
+    (44100, 2),
+)
+"""Stream formats tried in order when a device refuses the one asked for (None: as requested)."""
+
+_PYDUB_LOCK = threading.Lock()
+
+
+def import_pydub() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """Import pydub lazily: return its ``AudioSegment`` module, ``effects`` and ``generators``.
+
+    Only WAV files and raw PCM are handled, which need no ffmpeg, so pydub's warning about a
+    missing ffmpeg (and Python's deprecation warning for ``audioop``) are silenced here.
+    """
+    with _PYDUB_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from pydub import audio_segment, effects, generators
+        except ImportError as exc:  # pydub is a declared dependency; say what to install
+            raise ImportError("pydub is needed for speech and chimes: pip install pydub") from exc
+    return audio_segment, effects, generators
+
+
+class AudioOutputError(RuntimeError):
+    """The audio output cannot play; the session goes on with printed text."""
+
+
+class NoOutputDevice(AudioOutputError):
+    """No usable output device was found (or the chosen one does not exist)."""
+
+
+class OutputDeviceLost(AudioOutputError):
+    """The output device failed while in use (unplugged, sound server gone)."""
+
+
+class DeviceError(Exception):
+    """Raised by an output stream (or its factory) when the device itself fails."""
+
+
+class OutputStream(Protocol):
+    """The part of a blocking sounddevice ``RawOutputStream`` this module uses."""
+
+    def start(self) -> None:
+        """Start the stream."""
+
+    def write(self, data: bytes) -> None:
+        """Write interleaved 16-bit frames; block while the device buffer is full."""
+
+    def stop(self) -> None:
+        """Stop the stream once everything written has been played."""
+
+    def close(self) -> None:
+        """Release the device."""
+
+
+StreamFactory = Callable[[str | int | None, int, int], OutputStream]
+"""Opens a stream: ``factory(device, sample_rate, channels)``; raises :class:`DeviceError`."""
+
+
+class PcmOutput(Protocol):
+    """Something that plays 16-bit mono PCM and blocks until it has been heard."""
+
+    def play(self, pcm: bytes, sample_rate: int) -> None:
+        """Play ``pcm``; return once the last sample has been played."""
+
+    def close(self) -> None:
+        """Release the device."""
+
+
+class _SoundDeviceStream:
+    """A sounddevice ``RawOutputStream`` whose PortAudio errors become :class:`DeviceError`."""
+
+    def __init__(self, device: str | int | None, sample_rate: int, channels: int) -> None:
+        try:
+            import sounddevice
+        except OSError as exc:  # the PortAudio shared library itself is missing
+            raise DeviceError(f"PortAudio not found ({exc}); install libportaudio2") from exc
+        self._sd = sounddevice
+        try:
+            self._stream = sounddevice.RawOutputStream(
+                device=device, samplerate=sample_rate, channels=channels, dtype="int16")
+        except (sounddevice.PortAudioError, ValueError) as exc:
+            # ValueError: no device matches the name; PortAudioError: the device refused.
+            raise DeviceError(str(exc)) from exc
+
+    def _guarded(self, action: Callable[[], Any]) -> Any:
+        """Run a stream call, turning a PortAudio failure into :class:`DeviceError`."""
+        try:
+            return action()
+        except self._sd.PortAudioError as exc:  # the device went away or failed
+            raise DeviceError(str(exc)) from exc
+
+    def start(self) -> None:
+        """Start the stream."""
+        self._guarded(self._stream.start)
+
+    def write(self, data: bytes) -> None:
+        """Write frames, blocking while the buffer is full (an underflow is harmless)."""
+        self._guarded(lambda: self._stream.write(data))
+
+    def stop(self) -> None:
+        """Stop once everything written has been played."""
+        self._guarded(self._stream.stop)
+
+    def close(self) -> None:
+        """Close the stream."""
+        self._guarded(self._stream.close)
+
+
+def sounddevice_stream(device: str | int | None, sample_rate: int, channels: int) -> OutputStream:
+    """Open a real 16-bit output stream with sounddevice (the default stream factory)."""
+    return _SoundDeviceStream(device, sample_rate, channels)
+
+
+def convert_pcm(pcm: bytes, from_rate: int, to_rate: int, channels: int) -> bytes:
+    """Resample 16-bit mono ``pcm`` and spread it over ``channels`` channels."""
+    if from_rate == to_rate and channels == 1:
+        return pcm
+    audio_segment, _effects, _generators = import_pydub()
+    seg = audio_segment.AudioSegment(data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=from_rate,
+                                     channels=1)
+    if from_rate != to_rate:
+        seg = seg.set_frame_rate(to_rate)
+    if channels != 1:
+        seg = seg.set_channels(channels)
+    return seg.raw_data
+
+
+class AudioOutput:
+    """Plays PCM on one output device through one stream, opened once and kept warm.
+
+    A worker thread owns the stream; :meth:`play` hands it the audio and blocks until the last
+    sample has been played. ``busy`` is set while the assistant is audible and ``ended_at`` holds
+    the monotonic time it last fell silent, so the microphone side can ignore the assistant's own
+    voice plus a short tail (:meth:`recently_audible`).
+    """
+
+    def __init__(self, device: str | int | None = None, *,
+                 stream_factory: StreamFactory | None = None, block_frames: int = 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """Choose the device (name, part of a name, index, or None for the default).
+
+        ``stream_factory`` opens streams (a fake in tests); ``clock`` gives monotonic seconds.
+        """
+        if isinstance(device, str) and device.strip().isdigit():
+            device = int(device)
+        self.device = device
+        """The device as given: name, index, or None for the system default."""
+        self.busy = threading.Event()
+        """Set while the assistant is audible."""
+        self.ended_at = -math.inf
+        """Monotonic time the last playback ended."""
+        self.last_play_started = math.nan
+        """Monotonic time the first block of the latest :meth:`play` was handed to the device."""
+        self._factory = stream_factory or sounddevice_stream
+        self._block_frames = block_frames
+        self._clock = clock
+        self._jobs: queue.Queue[tuple[Callable[[], None], Future] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._interrupt = threading.Event()
+        self._closed = False
+        # Owned by the worker thread only:
+        self._stream: OutputStream | None = None
+        self._stream_key: int | None = None  # the sample rate the stream was opened for
+        self._stream_format: tuple[int, int] = (SAMPLE_RATE, CHANNELS)
+        self._lost: str | None = None
+
+    # --- public API (any thread) --------------------------------------------------------
+
+    @property
+    def lost(self) -> bool:
+        """True once the device failed; every later :meth:`play` raises at once."""
+        return self._lost is not None
+
+    @property
+    def stream_format(self) -> tuple[int, int]:
+        """(sample rate, channels) the open stream actually runs at."""
+        return self._stream_format
+
+    def open(self, sample_rate: int = SAMPLE_RATE) -> None:
+        """Open the stream now, not at the first :meth:`play`; raises :class:`NoOutputDevice`."""
+        self._submit(lambda: self._ensure_stream(sample_rate))
+
+    def play(self, pcm: bytes, sample_rate: int = SAMPLE_RATE) -> None:
+        """Play 16-bit mono ``pcm``; block until the last sample has been played.
+
+        Raises :class:`NoOutputDevice` when no stream can be opened and
+        :class:`OutputDeviceLost` when the device fails (then and on every later call).
+        """
+        if not pcm:
+            return
+        self._interrupt.clear()
+        self._submit(lambda: self._play_on_worker(pcm, sample_rate))
+
+    def interrupt(self) -> None:
+        """Cut the current playback short (e.g. on Ctrl-C); the caller of :meth:`play` returns."""
+        self._interrupt.set()
+
+    def recently_audible(self, tail: float, now: float | None = None) -> bool:
+        """True while the assistant plays or within ``tail`` seconds after it stopped."""
+        if self.busy.is_set():
+            return True
+        at = self._clock() if now is None else now
+        return at - self.ended_at < tail
+
+    def reset(self) -> None:
+        """Forget a lost device, so the next :meth:`play` tries to open a stream again."""
+        self._submit(self._reset_on_worker)
+
+    def close(self) -> None:
+        """Close the stream and stop the worker; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._interrupt.set()
+        with self._thread_lock:
+            thread = self._thread
+        if thread is None:
+            return
+        self._jobs.put(None)
+        thread.join(timeout=5.0)
+        if thread.is_alive():
+            _LOGGER.warning("audio output worker did not stop within 5 s")
+
+    # --- worker side ----------------------------------------------------------------------
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the worker thread and wait for it; re-raise what it raised."""
+        if self._closed:
+            raise AudioOutputError("the audio output is closed")
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="samenspraak-audio-out",
+                                                daemon=True)
+                self._thread.start()
+        done: Future = Future()
+        self._jobs.put((job, done))
+        done.result()
+
+    def _loop(self) -> None:
+        """Worker: run jobs one by one until told to stop, then close the stream."""
+        while (item := self._jobs.get()) is not None:
+            job, done = item
+            try:
+                job()
+            except Exception as exc:  # any failure is handed to the waiting caller, not swallowed
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+        self._close_stream()
+
+    def _ensure_stream(self, sample_rate: int) -> OutputStream:
+        """Return the open stream for ``sample_rate``, opening one if needed."""
+        if self._lost is not None:
+            raise OutputDeviceLost(self._lost_message())
+        if self._stream is not None and self._stream_key == sample_rate:
+            return self._stream
+        self._close_stream()
+        reasons: list[str] = []
+        for rate, channels in _FALLBACK_FORMATS:
+            rate = rate or sample_rate
+            try:
+                stream = self._factory(self.device, rate, channels)
+            except DeviceError as exc:
+                reasons.append(f"{rate} Hz/{channels} ch: {exc}")
+                continue
+            if (rate, channels) != (sample_rate, 1):
+                _LOGGER.info("output device plays %d Hz/%d ch; converting from %d Hz mono",
+                             rate, channels, sample_rate)
+            self._stream, self._stream_key = stream, sample_rate
+            self._stream_format = (rate, channels)
+            return stream
+        which = "the default output device" if self.device is None else f"device {self.device!r}"
+        raise NoOutputDevice(
+            f"Cannot play sound on {which} ({reasons[0] if reasons else 'no reason given'}). "
+            "Connect a loudspeaker or headphones, or pick another output device by name or "
+            "number (`samenspraak check` lists them). Until then prompts are shown as text.")
+
+    def _play_on_worker(self, pcm: bytes, sample_rate: int) -> None:
+        """Write ``pcm`` block by block, then stop the stream, which waits until it is heard."""
+        self.busy.set()
+        started = False
+        try:
+            stream = self._ensure_stream(sample_rate)
+            rate, channels = self._stream_format
+            data = convert_pcm(pcm, sample_rate, rate, channels)
+            block = self._block_frames * SAMPLE_WIDTH * channels
+            try:
+                stream.start()
+                started = True
+                for offset in range(0, len(data), block):
+                    if self._interrupt.is_set():
+                        break
+                    stream.write(data[offset:offset + block])
+                    if offset == 0:
+                        self.last_play_started = self._clock()
+                stream.stop()  # returns once every written frame has been played
+            except DeviceError as exc:
+                self._lost = str(exc)
+                _LOGGER.warning("output device failed: %s", exc)
+                self._close_stream()
+                raise OutputDeviceLost(self._lost_message()) from exc
+        finally:
+            if started:
+                self.ended_at = self._clock()
+            if self._jobs.empty():
+                self.busy.clear()
+
+    def _reset_on_worker(self) -> None:
+        """Clear the lost state and drop the stream."""
+        self._lost = None
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        """Close the stream, ignoring a device that is already gone."""
+        stream, self._stream, self._stream_key = self._stream, None, None
+        if stream is None:
+            return
+        try:
+            stream.close()
+        except DeviceError as exc:  # closing a vanished device may fail; nothing left to free
+            _LOGGER.debug("closing the output stream failed: %s", exc)
+
+    def _lost_message(self) -> str:
+        """A message that says what happened and what to do."""
+        return (f"The audio output stopped working ({self._lost}). Check the loudspeaker or "
+                "headphones; prompts are shown as text for the rest of the session.")
