@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.errors import UsageError
 from assistant.exercises import (
     Exercise,
     ExerciseError,
@@ -26,10 +27,7 @@ from assistant.texts import LANGUAGES, Texts, TextsError, load_texts
 _LOGGER = logging.getLogger(__name__)
 
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad input on the command line: one line on stderr, exit code 2."""
+RECOGNIZERS = ("auto", "vosk", "pocketsphinx", "none")
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,8 @@ class Settings:
     """WAV file for hear."""
     expect: str = "commands"
     """What hear listens for: commands, yesno or free."""
+    recognizer: str = "auto"
+    """Which recognizer: auto, vosk, pocketsphinx or none."""
     cache_dir: Path | None = None
     """Where rendered prompts are cached."""
     verbose: bool = False
@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--voice", help="speech voice id or name (default: one for the language)")
     p_run.add_argument("--rate", type=int, help="speech rate in words per minute")
     p_run.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_run.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                       help="auto (vosk when its model is installed, else pocketsphinx for "
+                            "English), or force one; none: voice activity, keys and timers")
     p_run.add_argument("--mic", dest="input_device", metavar="DEVICE",
                        help="microphone name or number (see 'samenspraak check')")
     p_run.add_argument("--speaker", dest="output_device", metavar="DEVICE",
@@ -158,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "seconds and report the level, load the model.")
     p_check.add_argument("--lang", choices=LANGUAGES, default="nl")
     p_check.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_check.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
     p_check.add_argument("--mic", dest="input_device", metavar="DEVICE")
     p_check.add_argument("--speaker", dest="output_device", metavar="DEVICE")
 
@@ -167,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_hear.add_argument("--lang", choices=LANGUAGES, default="nl")
     p_hear.add_argument("--expect", choices=("commands", "yesno", "free"), default="commands")
     p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
     return parser
 
 
@@ -184,6 +189,7 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
         model=get("model"), model_env=environ.get("SAMENSPRAAK_MODEL") or None,
         input_device=get("input_device"), output_device=get("output_device"),
         wav=get("wav"), expect=get("expect") or "commands", cache_dir=Path(cache),
+        recognizer=get("recognizer") or "auto",
         verbose=args.verbose)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.clock import Clock
+from assistant.errors import UsageError
 from assistant.exercises import Exercise
 from assistant.intents import IntentMatcher
 from assistant.listen import Listener, moment_for
@@ -44,10 +45,27 @@ KEYS = {"j": Intent.YES, "y": Intent.YES, "n": Intent.NO, "p": Intent.PAUSE,
 
 
 def _recognizer_for(settings: Settings, lang: str) -> tuple[Recognizer | None, list[str]]:
+    """The recognizer the settings ask for, and the notices to say about it."""
     from assistant.asr import find_model, load_recognizer
 
+    if settings.recognizer == "none":
+        return None, ["asr_keys_only"]
     path = find_model(lang, settings.model, {"SAMENSPRAAK_MODEL": settings.model_env or ""})
-    return load_recognizer(lang, path)
+    if settings.recognizer == "vosk" and path is None:
+        raise UsageError(f"no vosk model for '{lang}': put one in models/{lang}/ "
+                              f"(scripts/get-model {lang}) or pass --model DIR")
+    if settings.recognizer == "pocketsphinx":
+        path = None
+    recognizer, notices = load_recognizer(lang, path,
+                                          allow_pocketsphinx=settings.recognizer != "vosk")
+    if settings.recognizer == "vosk" and recognizer is None:
+        raise UsageError(f"the vosk model for '{lang}' could not be loaded; "
+                              "see 'samenspraak check' and models/README.md")
+    if recognizer is not None:  # a working fallback: no need to say a model is missing
+        notices = [n for n in notices if not n.startswith("asr_no_model_")]
+    elif f"asr_no_model_{lang}" in notices:  # that sentence already says to use the keys
+        notices = [n for n in notices if n != "asr_keys_only"]
+    return recognizer, notices
 
 
 def _key_reader(inputs: queue.Queue, stream=None) -> threading.Thread:  # noqa: ANN001

@@ -434,6 +434,23 @@ class SinkRecorder:
         pcm = bytes(self._data[:len(self._data) - len(self._data) % WIDTH])
         return Recording(pcm, self._rate, self._started_at)
 
+    def quiet_for(self, seconds: float, threshold: float = 300.0) -> bool:
+        """Whether the last ``seconds`` of what was recorded so far are silent."""
+        want = round(seconds * self._rate) * WIDTH
+        tail = bytes(self._data[-want:])
+        if len(tail) < want:
+            return False
+        tail = tail[:len(tail) - len(tail) % WIDTH]
+        return max(rms_windows(tail, self._rate), default=0.0) < threshold
+
+    def wait_quiet(self, seconds: float = 0.8, timeout: float = 30.0) -> None:
+        """Block until the loudspeaker has been silent for ``seconds``."""
+        deadline = time.monotonic() + timeout
+        while not self.quiet_for(seconds):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the loudspeaker did not fall silent within {timeout} s")
+            time.sleep(0.05)
+
     def __enter__(self) -> SinkRecorder:
         return self.start()
 

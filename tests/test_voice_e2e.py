@@ -1,0 +1,216 @@
+"""Real sessions on real audio devices: a PulseAudio null sink as the loudspeaker and a pipe source
+as the microphone (scripts/pulse-up). The couple's side is synthesized with espeak-ng and played
+into the microphone in real time; the loudspeaker is recorded; the event log says what happened.
+
+These run in every CI run (scripts/test starts the rig). English commands are recognised with
+pocketsphinx, which needs no download; when a vosk model is installed the same tests also run
+with vosk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from audio_rig import (
+    MicFeeder,
+    Recording,
+    SinkRecorder,
+    espeak_pcm,
+    point_at_rig,
+    require_pulse,
+    rig_dir,
+    tone_frequency,
+)
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
+
+pytestmark = pytest.mark.audio
+
+
+def recognizers(lang: str) -> list[str]:
+    """pocketsphinx always (English); vosk too when its model is installed."""
+    found = ["pocketsphinx"] if lang == "en" else []
+    if (ROOT / "models" / lang / "am" / "final.mdl").exists():
+        found.append("vosk")
+    return found
+
+
+class LiveSession:
+    """`samenspraak run` on the rig, with the event log read as it grows."""
+
+    def __init__(self, tmp_path: Path, exercise: Path, lang: str, *args: str) -> None:
+        require_pulse()
+        point_at_rig()
+        self.events_path = tmp_path / "events.jsonl"
+        self.recorder = SinkRecorder()
+        self.feeder = MicFeeder()
+        env = {**os.environ, "SAMENSPRAAK_CACHE": str(tmp_path / "cache"),
+               "XDG_RUNTIME_DIR": str(rig_dir()), "PYTHONUNBUFFERED": "1"}
+        self.command = [sys.executable, "-m", "assistant", "run", "--file", str(exercise),
+                        "--lang", lang, "--names", "Anna", "Ben",
+                        "--events", str(self.events_path), *args]
+        self.env = env
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> LiveSession:
+        self.feeder.start()  # the pipe source only produces samples while something writes
+        self.recorder.start()
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, text=True,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.feeder.stop(check=False)
+        self.recorder.stop()
+
+    def events(self) -> list[dict]:
+        if not self.events_path.exists():
+            return []
+        lines = self.events_path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]
+
+    def wait_for(self, what: Callable[[dict], bool], timeout: float = 60.0,
+                 after: int = 0) -> dict:
+        """The first event (from index ``after`` on) that matches; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events()[after:]:
+                if what(event):
+                    return event
+            assert self.process is not None
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no matching event within {timeout} s; log: {self.events()}; "
+                             f"stderr: {self._stderr()}")
+
+    def phase(self, name: str, speaker: str | None = None, timeout: float = 60.0) -> dict:
+        """Wait for a phase (the first one from the most recent phase change on)."""
+        mark = max((i for i, e in enumerate(self.events()) if e["type"] == "phase"), default=0)
+        return self.wait_for(lambda e: e["type"] == "phase" and e["phase"] == name
+                             and (speaker is None or e.get("speaker") == speaker),
+                             timeout, after=mark)
+
+    def say(self, text: str, voice: str, expect: str | None = None, tries: int = 3) -> None:
+        """Speak into the microphone once the loudspeaker is quiet; repeat like a person would
+        when the assistant does not react."""
+        pcm = espeak_pcm(text, voice=voice)
+        for _ in range(tries):
+            self.recorder.wait_quiet(0.8)
+            mark = len(self.events())
+            self.feeder.play(pcm)
+            if expect is None:
+                return
+            try:
+                self.wait_for(lambda e: e["type"] == "heard" and e["intent"] == expect,
+                              timeout=6, after=mark)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"'{text}' was never heard as {expect}: {self.events()}")
+
+    def finish(self, timeout: float = 60.0) -> tuple[list[dict], Recording, str]:
+        assert self.process is not None
+        try:
+            out, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        assert self.process.returncode == 0, self._stderr()
+        return self.events(), self.recorder.stop(), out
+
+    def _stderr(self) -> str:
+        if self.process is None or self.process.poll() is None or self.process.stderr is None:
+            return ""
+        return self.process.stderr.read()[-2000:]
+
+
+def phases(events: list[dict]) -> list[str]:
+    return [e["phase"] for e in events if e["type"] == "phase"]
+
+
+def chime_frequencies(recording: Recording) -> list[float]:
+    """The pitch of every short, tone-like stretch the loudspeaker played."""
+    found = []
+    for start, end in recording.stretches():
+        if end - start < 0.7:
+            found.append(tone_frequency(recording.between(start, end)))
+    return found
+
+
+@pytest.mark.parametrize("recognizer", recognizers("en"))
+def test_spoken_commands_drive_a_real_session(tmp_path: Path, recognizer: str) -> None:
+    live = LiveSession(tmp_path, DATA / "e2e-en.toml", "en", "--recognizer", recognizer,
+                       "--duration", "silence=8")
+    with live:
+        live.phase("speaking")
+        live.say("I had a long day at work and I felt tired", "en-us")
+        live.say("done", "en-us", expect="done")
+        live.phase("mirroring")
+        live.say("done", "en-us", expect="done")
+        live.phase("confirming")
+        live.say("no", "en-us", expect="no")
+        live.phase("clarifying")
+        live.say("done", "en-us", expect="done")
+        live.wait_for(lambda e: e.get("text") == "Ben, try once more.")
+        live.say("done", "en-us", expect="done")
+        live.say("yes", "en-us", expect="yes")
+        live.phase("speaking")
+        live.say("pause", "en-us", expect="pause")
+        live.phase("paused")
+        live.say("go on", "en-us", expect="resume")
+        live.say("stop", "en-us", expect="stop")
+        events, recording, out = live.finish()
+    seen = phases(events)
+    assert seen[:6] == ["intro", "speaking", "mirroring", "confirming", "clarifying",
+                        "mirroring"]
+    assert seen[-4:] == ["paused", "speaking", "closing", "done"]
+    assert [e for e in events if e["type"] == "end"][0]["reason"] == "stopped"
+    summary = events[-1]
+    assert summary["type"] == "summary"
+    assert summary["mirror_attempts"] == 2 and summary["mirrors_confirmed"] == 1
+    assert summary["speaking_seconds"]["Anna"] > 2.0
+    assert "Summary" in out
+    # the assistant's speech and its chimes are in what the loudspeaker played
+    speech = [s for s in recording.stretches() if s[1] - s[0] > 0.8]
+    assert len(speech) >= 10
+    tones = chime_frequencies(recording)
+    assert any(abs(f - 659.3) < 25 or abs(f - 880.0) < 25 for f in tones), tones
+
+
+def test_silence_and_speech_set_the_pace_without_a_recognizer(tmp_path: Path) -> None:
+    live = LiveSession(tmp_path, DATA / "e2e-nl.toml", "nl", "--recognizer", "none",
+                       "--duration", "silence=4", "--duration", "nudge=2")
+    with live:
+        live.phase("speaking", speaker="Anna")
+        nudge = live.wait_for(lambda e: e.get("text") == "Neem je tijd.", timeout=30)
+        ended = live.wait_for(lambda e: e.get("text") == "Dank je, Anna.", timeout=30)
+        live.phase("speaking", speaker="Ben")
+        live.say("ik vond het fijn dat je vandaag naar me luisterde, echt heel fijn", "nl")
+        spoke_until = time.monotonic()
+        ben_end = live.wait_for(lambda e: e.get("text") == "Dank je, Ben.", timeout=30)
+        ben_end_wall = time.monotonic()
+        events, recording, _ = live.finish()
+    assert 1.6 <= ended["t"] - nudge["t"] <= 2.8, (nudge, ended)
+    # Ben's turn ended 4 s after his speech, not at its 30 s limit
+    assert ben_end_wall - spoke_until < 7.5
+    summary = events[-1]
+    assert summary["speaking_seconds"]["Anna"] == 0
+    assert 2.0 < summary["speaking_seconds"]["Ben"] < 8.0
+    assert [e["reason"] for e in events if e["type"] == "end"] == ["finished"]
+    assert not [e for e in events if e["type"] == "timer"], "turns ended on silence, not time"
+    said = [e["text"] for e in events if e["type"] == "say"]
+    assert sum("toetsen" in s for s in said) == 1, "says once that keys work instead"
+    assert recording.seconds > 5 and ben_end["t"] > ended["t"]
