@@ -283,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ExerciseError, ScenarioError, TextsError) as err:
         print(f"samenspraak: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C while the session was already closing
+        return 130
     except BrokenPipeError:  # output piped into a reader that quit early (e.g. `| head`)
         sys.stderr.close()
         return 0
