@@ -257,7 +257,7 @@ def cmd_run(settings: Settings) -> int:
     session = Session(exercise, names, texts, clock, TextSpeaker(),
                       log or (lambda event: None), timing)
     print(texts.line("prompt_hint"), flush=True)
-    read_typed_lines(sys.stdin, inputs, session)
+    read_typed_lines(sys.stdin, inputs)
     try:
         run_live(session, inputs, clock)
     finally:

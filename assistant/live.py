@@ -105,16 +105,18 @@ class TextSpeaker:
         """Nothing to release."""
 
 
-def read_typed_lines(stream: TextIO, inputs: queue.Queue, session: Session) -> threading.Thread:
-    """Read typed lines on a daemon thread; each line is an utterance, an empty line done/next."""
+def empty_line(session: Session) -> None:
+    """An empty line (or Enter): done, or go on, whichever fits the moment."""
+    allowed = session.listening().intents
+    for intent in (Intent.DONE, Intent.RESUME, Intent.NEXT):
+        if intent in allowed:
+            session.handle(KeyCommand(intent))
+            return
+    session.handle(Heard(""))
 
-    def empty_line(s: Session) -> None:
-        allowed = s.listening().intents
-        for intent in (Intent.DONE, Intent.RESUME, Intent.NEXT):
-            if intent in allowed:
-                s.handle(KeyCommand(intent))
-                return
-        s.handle(Heard(""))
+
+def read_typed_lines(stream: TextIO, inputs: queue.Queue) -> threading.Thread:
+    """Read typed lines on a daemon thread; each line is an utterance, an empty line done/next."""
 
     def reader() -> None:
         for line in stream:

@@ -24,7 +24,7 @@ from assistant.errors import UsageError
 from assistant.exercises import Exercise
 from assistant.intents import IntentMatcher
 from assistant.listen import Listener, moment_for
-from assistant.live import EventLog, TextSpeaker, run_live, summary_lines
+from assistant.live import EventLog, TextSpeaker, empty_line, run_live, summary_lines
 from assistant.messages import Intent, KeyCommand
 from assistant.session import Session, Timing, with_overrides
 from assistant.texts import Texts, load_texts
@@ -71,13 +71,6 @@ def _recognizer_for(settings: Settings, lang: str) -> tuple[Recognizer | None, l
 def _key_reader(inputs: queue.Queue, stream=None) -> threading.Thread:  # noqa: ANN001
     """Read keys (a letter, then Enter) from the terminal as commands."""
     stream = stream or sys.stdin
-
-    def empty_line(s: Session) -> None:
-        allowed = s.listening().intents
-        for intent in (Intent.DONE, Intent.RESUME, Intent.NEXT):
-            if intent in allowed:
-                s.handle(KeyCommand(intent))
-                return
 
     def reader() -> None:
         for line in stream:
