@@ -1,0 +1,564 @@
+"""Speech recognizers behind the :class:`assistant.ports.Recognizer` protocol.
+
+Two engines, both offline:
+
+* :class:`VoskRecognizer` — the main recognizer; a vosk model is loaded by path only.
+* :class:`PocketsphinxRecognizer` — the zero-download fallback; the pocketsphinx wheel carries
+  a US English acoustic model. Dutch commands can be recognised with a small dictionary that
+  spells them in English phones (``assistant/data/nl-pocketsphinx.dict``).
+
+Wherever phrases are given, recognition is restricted to them plus an "unknown" path, and the
+result is either one of the phrases, a text containing ``[unk]`` (something else was said) or
+'' (nothing was understood). :func:`load_recognizer` picks the best engine available and
+returns notice keys for the session to speak; :func:`recognize_pcm` feeds a whole recording
+through the same streaming path a live session uses.
+
+Recognizers are not thread-safe: one owner thread calls ``start``/``accept``/``finish``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.ports import Recognizer
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+"""The rate both engines are fed at, in Hz."""
+UNKNOWN = "[unk]"
+"""The token standing for speech outside the expected phrases."""
+MODEL_ENV = "SAMENSPRAAK_MODEL"
+"""The environment variable naming a vosk model folder."""
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The folder holding ``assistant/`` and ``models/``."""
+DUTCH_DICTIONARY = Path(__file__).resolve().parent / "data" / "nl-pocketsphinx.dict"
+"""Dutch command words spelled in the phones of the pocketsphinx en-us model."""
+DUTCH_POCKETSPHINX_DEFAULT = False
+"""Whether :func:`load_recognizer` falls back to pocketsphinx for Dutch by default."""
+
+NOTICE_NO_MODEL = "asr_no_model_{lang}"
+"""Notice key: no vosk model for the language; says how to install one."""
+NOTICE_MODEL_CORRUPT = "asr_model_corrupt"
+"""Notice key: a vosk model was found but could not be loaded."""
+NOTICE_POCKETSPHINX = "asr_pocketsphinx_fallback"
+"""Notice key: listening with the small built-in recognizer (commands only)."""
+NOTICE_NO_RECOGNIZER = "asr_keys_only"
+"""Notice key: no recognizer at all; voice activity, timers and keys only."""
+
+_CACHE_SIZE = 16
+"""How many grammar-restricted recognizers/searches each engine keeps ready."""
+_CHUNK_MS = 20
+"""The chunk length :func:`recognize_pcm` feeds, like a live audio stream."""
+
+# The 39 phones of the CMU en-us acoustic model; single-phone "words" built from them form the
+# garbage loop that absorbs speech outside the expected phrases.
+_EN_US_PHONES = (
+    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH "
+    "UH UW V W Y Z ZH"
+).split()
+_GARBAGE_PREFIX = "gb_"
+# Per language: the weight of entering the garbage loop against a command, and the cost of each
+# further garbage phone. Tuned on synthesized speech for the fewest false commands at a small
+# loss of accuracy (tests/test_asr.py measures both).
+_GARBAGE_WEIGHTS = {"en": (1e-8, 1e-3), "nl": (1e-8, 1e-3)}
+
+_WARM_SECONDS = 10.0
+"""How much audio pocketsphinx hears before it trusts its running cepstral mean."""
+
+_PHRASE_JUNK = re.compile(r"[^\w'\- ]+")
+
+
+class ModelMissing(Exception):
+    """No vosk model where one was expected."""
+
+
+class ModelCorrupt(Exception):
+    """A vosk model folder exists but cannot be loaded."""
+
+
+# --- phrases and results ----------------------------------------------------------------------
+
+
+def normalize_phrase(phrase: str) -> str:
+    """Lower-case ``phrase``, drop punctuation other than ' and -, and collapse spaces."""
+    cleaned = _PHRASE_JUNK.sub(" ", phrase.lower().replace("’", "'"))
+    return " ".join(cleaned.split())
+
+
+def _unique_phrases(phrases: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for phrase in phrases:
+        norm = normalize_phrase(phrase)
+        if norm and norm != UNKNOWN:
+            seen.setdefault(norm, None)
+    return tuple(seen)
+
+
+def clean_result(words: Iterable[str]) -> str:
+    """Join recognised words; runs of unknown collapse to one ``[unk]``, unknown only gives ''."""
+    out: list[str] = []
+    for word in words:
+        if word == UNKNOWN and out and out[-1] == UNKNOWN:
+            continue
+        out.append(word)
+    if all(word == UNKNOWN for word in out):
+        return ""
+    return " ".join(out)
+
+
+# --- vosk ------------------------------------------------------------------------------------
+
+
+def _missing_message(path: Path | None, lang: str | None = None) -> str:
+    where = f"models/{lang}/" if lang else "models/<lang>/"
+    found = f"No vosk model at {path}. " if path is not None else "No vosk model found. "
+    return (
+        f"{found}Unpack a vosk model into {where} (or pass --model PATH, or set {MODEL_ENV}); "
+        "models/README.md says which model to get and how to verify it."
+    )
+
+
+def resolve_vosk_model(path: Path, lang: str | None = None) -> Path:
+    """Return the folder that really holds the model files at or just below ``path``.
+
+    A model unpacked as ``models/nl/vosk-model-small-nl-0.22/`` is found from ``models/nl``.
+    Raises :class:`ModelMissing` when there is nothing, :class:`ModelCorrupt` when the folder
+    holds something that is not a complete vosk model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelMissing(_missing_message(path, lang))
+    if not path.is_dir():
+        raise ModelCorrupt(f"{path} is a file, not a vosk model folder (unpack the archive)")
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    if not entries:
+        raise ModelMissing(_missing_message(path, lang))
+    if not _looks_like_model(path):
+        nested = [p for p in entries if p.is_dir() and _looks_like_model(p)]
+        if len(nested) == 1:
+            path = nested[0]
+    problems = _vosk_layout_problems(path)
+    if problems:
+        raise ModelCorrupt(
+            f"{path} is not a complete vosk model ({'; '.join(problems)}); "
+            "unpack it again as described in models/README.md"
+        )
+    return path
+
+
+def _looks_like_model(path: Path) -> bool:
+    return (path / "am").is_dir() or (path / "final.mdl").exists()
+
+
+def _vosk_layout_problems(path: Path) -> list[str]:
+    """What is missing from ``path`` in either vosk layout (``am/ conf/ graph/`` or flat)."""
+
+    def present(*names: str) -> bool:
+        return any((path / name).is_file() for name in names)
+
+    problems = []
+    if not present("am/final.mdl", "final.mdl"):
+        problems.append("am/final.mdl is missing")
+    if not present("conf/mfcc.conf", "mfcc.conf"):
+        problems.append("conf/mfcc.conf is missing")
+    if not present("graph/HCLG.fst", "graph/HCLr.fst", "HCLG.fst", "HCLr.fst"):
+        problems.append("graph/HCLG.fst or graph/HCLr.fst is missing")
+    return problems
+
+
+class VoskRecognizer:
+    """Recognises with a vosk model loaded from a folder, grammar-restricted where asked."""
+
+    name = "vosk"
+
+    def __init__(
+        self, model_path: str | Path, sample_rate: int = SAMPLE_RATE, lang: str | None = None
+    ) -> None:
+        """Load the model at ``model_path``; raises :class:`ModelMissing`/:class:`ModelCorrupt`.
+
+        ``lang`` only serves messages (where a missing model should go).
+        """
+        path = resolve_vosk_model(Path(model_path), lang)
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        self._vosk = vosk
+        self.sample_rate = sample_rate
+        self.model_path = path
+        started = time.perf_counter()
+        try:
+            self._model = vosk.Model(str(path))
+        except Exception as exc:  # vosk raises a bare Exception when the model does not load
+            raise ModelCorrupt(
+                f"vosk could not load the model at {path} ({exc}); "
+                "unpack it again as described in models/README.md"
+            ) from exc
+        self.load_seconds = time.perf_counter() - started
+        """How long loading the model took, in seconds."""
+        self.supports_grammar = any(
+            (path / name).is_file() for name in ("graph/HCLr.fst", "HCLr.fst")
+        )
+        """Whether the model can be restricted to phrases (small models can, big ones cannot)."""
+        self._free: Any = None
+        self._grammars: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._known: dict[str, bool] = {}
+        self._warned: set[str] = set()
+        self._current: Any = None
+        self._parts: list[str] = []
+        _LOGGER.info("vosk model %s loaded in %.2f s", path, self.load_seconds)
+
+    def start(self, phrases: Sequence[str] | None) -> None:
+        """Begin an utterance, restricted to ``phrases`` plus unknown (None: free speech)."""
+        self._parts = []
+        if phrases is not None and not self.supports_grammar:
+            if "grammar" not in self._warned:
+                self._warned.add("grammar")
+                _LOGGER.warning(
+                    "vosk model %s has no runtime graph; it hears free speech", self.model_path
+                )
+            phrases = None
+        if phrases is None:
+            if self._free is None:
+                self._free = self._vosk.KaldiRecognizer(self._model, self.sample_rate)
+            self._current = self._free
+        else:
+            key = self._usable(_unique_phrases(phrases))
+            recognizer = self._grammars.get(key)
+            if recognizer is None:
+                grammar = json.dumps([*key, UNKNOWN], ensure_ascii=False)
+                recognizer = self._vosk.KaldiRecognizer(self._model, self.sample_rate, grammar)
+                self._grammars[key] = recognizer
+                if len(self._grammars) > _CACHE_SIZE:
+                    self._grammars.popitem(last=False)
+            else:
+                self._grammars.move_to_end(key)
+            self._current = recognizer
+        self._current.Reset()
+
+    def accept(self, pcm: bytes) -> None:
+        """Feed audio; a segment vosk closes on its own is kept for :meth:`finish`."""
+        if self._current is None:
+            raise RuntimeError("accept() before start()")
+        if self._current.AcceptWaveform(pcm):
+            self._parts.extend(_vosk_words(self._current.Result()))
+
+    def finish(self) -> str:
+        """End the utterance and return the text ('' when nothing was understood)."""
+        if self._current is None:
+            raise RuntimeError("finish() before start()")
+        self._parts.extend(_vosk_words(self._current.FinalResult()))
+        self._current = None
+        return clean_result(self._parts)
+
+    def _usable(self, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        """Drop phrases with words the model does not know (vosk would ignore those words)."""
+        usable = []
+        for phrase in phrases:
+            missing = [word for word in phrase.split() if not self._knows(word)]
+            if missing:
+                if phrase not in self._warned:
+                    self._warned.add(phrase)
+                    _LOGGER.warning(
+                        "vosk model lacks %s; phrase %r is not recognised", missing, phrase
+                    )
+                continue
+            usable.append(phrase)
+        return tuple(usable)
+
+    def _knows(self, word: str) -> bool:
+        known = self._known.get(word)
+        if known is None:
+            known = self._model.vosk_model_find_word(word) >= 0
+            self._known[word] = known
+        return known
+
+
+def _vosk_words(result_json: str) -> list[str]:
+    text = json.loads(result_json).get("text", "")
+    return text.split()
+
+
+# --- pocketsphinx ----------------------------------------------------------------------------
+
+
+class PocketsphinxRecognizer:
+    """Recognises with the pocketsphinx en-us model that ships inside its wheel.
+
+    ``lang='en'`` uses the CMU dictionary and, for free speech, the bundled language model.
+    ``lang='nl'`` uses the Dutch command dictionary and recognises only given phrases; free
+    speech then yields ''. ``dictionary`` replaces the dictionary of either language.
+    """
+
+    def __init__(
+        self,
+        lang: str = "en",
+        dictionary: str | Path | None = None,
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
+        """Load the acoustic model and dictionary (about a third of a second)."""
+        if lang not in ("en", "nl"):
+            raise ValueError(f"pocketsphinx supports 'en' and 'nl' (commands only), not {lang!r}")
+        from pocketsphinx import Decoder
+
+        self.lang = lang
+        self.sample_rate = sample_rate
+        self.name = "pocketsphinx" if lang == "en" else "pocketsphinx-nl"
+        options: dict[str, Any] = {
+            "loglevel": "FATAL",
+            "samprate": sample_rate,
+            # The lattice best-path pass loses most words of short grammar utterances;
+            # the first-pass result is far more accurate here.
+            "bestpath": False,
+            "topn": 8,
+        }
+        if lang == "nl":
+            options["dict"] = str(dictionary or DUTCH_DICTIONARY)
+            options["lm"] = None
+        elif dictionary is not None:
+            options["dict"] = str(dictionary)
+        started = time.perf_counter()
+        try:
+            self._decoder = Decoder(**options)
+        except (RuntimeError, ValueError) as exc:  # a bad dictionary or model path
+            raise RuntimeError(f"pocketsphinx could not start: {exc}") from exc
+        self.load_seconds = time.perf_counter() - started
+        """How long loading the model and dictionary took, in seconds."""
+        # Asking a decoder without any search for its current search crashes pocketsphinx,
+        # so the active search is tracked here.
+        self._free_search = self._decoder.current_search() if lang == "en" else None
+        self._active_search = self._free_search
+        for phone in _EN_US_PHONES:
+            self._decoder.add_word(_GARBAGE_PREFIX + phone.lower(), phone, True)
+        self._searches: OrderedDict[tuple[str, ...], str] = OrderedDict()
+        self._serial = 0
+        self._warned: set[str] = set()
+        self._listening = False
+        self._started = False
+        # Until enough audio has been heard, the channel's cepstral mean is unknown and the
+        # model's default is far off; each utterance is then buffered and decoded twice (see
+        # finish()). Afterwards audio is decoded as it arrives.
+        self._heard_bytes = 0
+        self._warm_bytes = int(_WARM_SECONDS * sample_rate) * 2
+        self._pending: bytearray | None = None
+        _LOGGER.info("pocketsphinx (%s) loaded in %.2f s", lang, self.load_seconds)
+
+    def start(self, phrases: Sequence[str] | None) -> None:
+        """Begin an utterance, restricted to ``phrases`` plus unknown (None: free speech)."""
+        if phrases is None:
+            search = self._free_search
+            if search is None and "free" not in self._warned:
+                self._warned.add("free")
+                _LOGGER.warning("pocketsphinx recognises Dutch commands only, not free speech")
+        else:
+            search = self._grammar_search(_unique_phrases(phrases))
+        self._started = True
+        self._listening = search is not None
+        if search is not None:
+            if self._active_search != search:
+                self._decoder.activate_search(search)
+                self._active_search = search
+            if self._heard_bytes < self._warm_bytes:
+                self._pending = bytearray()
+            else:
+                self._pending = None
+                self._decoder.start_utt()
+
+    def accept(self, pcm: bytes) -> None:
+        """Feed audio of the current utterance."""
+        if not self._started:
+            raise RuntimeError("accept() before start()")
+        if not self._listening or not pcm:
+            return
+        self._heard_bytes += len(pcm)
+        if self._pending is not None:
+            self._pending += pcm
+        else:
+            self._decoder.process_raw(pcm, False, False)
+
+    def finish(self) -> str:
+        """End the utterance and return the text ('' when nothing was understood)."""
+        if not self._started:
+            raise RuntimeError("finish() before start()")
+        self._started = False
+        if not self._listening:
+            return ""
+        self._listening = False
+        if self._pending is not None:
+            self._decode_cold(bytes(self._pending))
+            self._pending = None
+        else:
+            self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        if hyp is None:
+            return ""
+        words = [
+            UNKNOWN if word.startswith(_GARBAGE_PREFIX) else word for word in hyp.hypstr.split()
+        ]
+        return clean_result(words)
+
+    def _decode_cold(self, pcm: bytes) -> None:
+        """Decode a buffered utterance while the channel is still unknown.
+
+        A first pass over the whole utterance measures its cepstral mean; that becomes the
+        starting estimate of the live mean, and the second pass decodes with it. On
+        synthesized speech this lifts the accuracy of a fresh recognizer by about a third.
+        """
+        if pcm:
+            self._decoder.start_utt()
+            self._decoder.process_raw(pcm, False, True)
+            self._decoder.end_utt()
+            self._decoder.set_cmn(self._decoder.get_cmn())
+        self._decoder.start_utt()
+        if pcm:
+            self._decoder.process_raw(pcm, False, False)
+        self._decoder.end_utt()
+
+    def _grammar_search(self, phrases: tuple[str, ...]) -> str:
+        """Return the name of a search for ``phrases``, building and caching it when new."""
+        key = self._usable(phrases)
+        name = self._searches.get(key)
+        if name is not None:
+            self._searches.move_to_end(key)
+            return name
+        self._serial += 1
+        name = f"grammar{self._serial}"
+        self._decoder.add_jsgf_string(name, _jsgf(key, *_GARBAGE_WEIGHTS[self.lang]))
+        self._searches[key] = name
+        if len(self._searches) > _CACHE_SIZE:
+            _old_key, old_name = self._searches.popitem(last=False)
+            if old_name != self._active_search:
+                self._decoder.remove_search(old_name)
+        return name
+
+    def _usable(self, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        """Drop phrases with words the dictionary lacks; say so once per phrase."""
+        usable = []
+        for phrase in phrases:
+            missing = [word for word in phrase.split() if self._decoder.lookup_word(word) is None]
+            if missing:
+                if phrase not in self._warned:
+                    self._warned.add(phrase)
+                    _LOGGER.warning(
+                        "pocketsphinx dictionary (%s) lacks %s; phrase %r is not recognised",
+                        self.lang,
+                        missing,
+                        phrase,
+                    )
+                continue
+            usable.append(phrase)
+        return tuple(usable)
+
+
+def _jsgf(phrases: Sequence[str], garbage: float, per_phone: float) -> str:
+    """A JSGF grammar: one of ``phrases``, or a garbage loop of phones for anything else."""
+    garbage_phones = " | ".join(_GARBAGE_PREFIX + phone.lower() for phone in _EN_US_PHONES)
+    rules = [
+        "#JSGF V1.0;",
+        "grammar commands;",
+        "<phone> = " + garbage_phones + ";",
+        f"<garbage> = <phone> ( /{per_phone:g}/ <garbage> | /1/ <NULL> );",
+    ]
+    if phrases:
+        alternatives = " | ".join(f"( {phrase} )" for phrase in phrases)
+        rules.append(f"<command> = {alternatives};")
+        rules.append(f"public <utterance> = /1/ <command> | /{garbage:g}/ <garbage>;")
+    else:
+        rules.append("public <utterance> = <garbage>;")
+    return "\n".join(rules) + "\n"
+
+
+# --- finding and loading ---------------------------------------------------------------------
+
+
+def find_model(
+    lang: str,
+    explicit: Path | None,
+    env: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    root: Path | None = None,
+) -> Path | None:
+    """Return where the vosk model for ``lang`` should be, or None when there is none.
+
+    Order: ``explicit`` (``--model``), ``env[SAMENSPRAAK_MODEL]``, ``models/<lang>/`` under the
+    project root, ``models/<lang>/`` under the working directory. An explicit path or the
+    environment variable is returned even when it does not exist, so that loading can say what
+    is wrong with it; the ``models/`` folders only count when they exist and are not empty.
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    from_env = env.get(MODEL_ENV, "").strip()
+    if from_env:
+        return Path(from_env).expanduser()
+    bases = [root if root is not None else PROJECT_ROOT, cwd if cwd is not None else Path.cwd()]
+    for base in bases:
+        candidate = Path(base) / "models" / lang
+        if candidate.is_dir() and any(p for p in candidate.iterdir() if not p.name.startswith(".")):
+            return candidate
+    return None
+
+
+def load_recognizer(
+    lang: str,
+    model_path: Path | None,
+    allow_pocketsphinx: bool = True,
+    *,
+    dutch_pocketsphinx: bool | None = None,
+) -> tuple[Recognizer | None, list[str]]:
+    """Load the best recognizer available for ``lang``; never raises for a missing model.
+
+    vosk from ``model_path`` first; else pocketsphinx (English, and Dutch only when
+    ``dutch_pocketsphinx`` — default :data:`DUTCH_POCKETSPHINX_DEFAULT` — allows it); else None.
+    Returns the recognizer and the notice keys the session should speak, in order.
+    """
+    notices: list[str] = []
+    if model_path is None:
+        _LOGGER.warning(_missing_message(None, lang))
+        notices.append(NOTICE_NO_MODEL.format(lang=lang))
+    else:
+        try:
+            return VoskRecognizer(model_path, lang=lang), notices
+        except ModelMissing as exc:
+            _LOGGER.warning("%s", exc)
+            notices.append(NOTICE_NO_MODEL.format(lang=lang))
+        except ModelCorrupt as exc:
+            _LOGGER.error("%s", exc)
+            notices.append(NOTICE_MODEL_CORRUPT)
+        except ImportError as exc:  # vosk not installed: the fallbacks below still work
+            _LOGGER.error("vosk is not installed (pip install vosk): %s", exc)
+            notices.append(NOTICE_NO_MODEL.format(lang=lang))
+    use_dutch = DUTCH_POCKETSPHINX_DEFAULT if dutch_pocketsphinx is None else dutch_pocketsphinx
+    if allow_pocketsphinx and (lang == "en" or (lang == "nl" and use_dutch)):
+        try:
+            recognizer = PocketsphinxRecognizer(lang)
+        except ImportError as exc:  # pocketsphinx not installed: go on without a recognizer
+            _LOGGER.error("pocketsphinx is not installed (pip install pocketsphinx): %s", exc)
+        except RuntimeError as exc:  # its model or dictionary failed to load
+            _LOGGER.error("%s", exc)
+        else:
+            notices.append(NOTICE_POCKETSPHINX)
+            return recognizer, notices
+    notices.append(NOTICE_NO_RECOGNIZER)
+    return None, notices
+
+
+def recognize_pcm(
+    recognizer: Recognizer,
+    pcm: bytes,
+    phrases: Sequence[str] | None,
+    chunk_ms: int = _CHUNK_MS,
+) -> str:
+    """Recognise one utterance of 16-bit mono PCM, fed in ``chunk_ms`` chunks like a stream."""
+    chunk = max(2, recognizer.sample_rate * chunk_ms // 1000 * 2)
+    recognizer.start(phrases)
+    for offset in range(0, len(pcm), chunk):
+        recognizer.accept(pcm[offset : offset + chunk])
+    return recognizer.finish()
