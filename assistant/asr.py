@@ -178,6 +178,8 @@ class VoskRecognizer:
     """Recognises with a vosk model loaded from a folder, grammar-restricted where asked."""
 
     name = "vosk"
+    free_speech = True
+    """Whether ``start(None)`` recognises free speech."""
 
     def __init__(
         self, model_path: str | Path, sample_rate: int = SAMPLE_RATE, lang: str | None = None
@@ -311,6 +313,8 @@ class PocketsphinxRecognizer:
         self.lang = lang
         self.sample_rate = sample_rate
         self.name = "pocketsphinx" if lang == "en" else "pocketsphinx-nl"
+        self.free_speech = lang == "en"
+        """Whether ``start(None)`` recognises free speech (Dutch: commands only)."""
         options: dict[str, Any] = {
             "loglevel": "FATAL",
             "samprate": sample_rate,

@@ -218,7 +218,7 @@ def test_pocketsphinx_dutch_dictionary_beats_chance(dutch: PocketsphinxRecognize
           f"load {dutch.load_seconds:.2f} s")  # fmt: skip
     print("  misses:", errors)
     assert rate >= 5 * chance
-    assert dutch.name == "pocketsphinx-nl"
+    assert dutch.name == "pocketsphinx-nl" and not dutch.free_speech
 
 
 def test_pocketsphinx_dutch_rejects_conversation(dutch: PocketsphinxRecognizer) -> None:
@@ -342,6 +342,7 @@ def test_load_without_any_model_dutch(tmp_path: Path) -> None:
 def test_load_without_any_model_english() -> None:
     recognizer, notices = load_recognizer("en", None)
     assert isinstance(recognizer, PocketsphinxRecognizer) and recognizer.name == "pocketsphinx"
+    assert recognizer.free_speech
     assert notices == ["asr_no_model_en", NOTICE_POCKETSPHINX]
 
 
