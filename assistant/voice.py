@@ -56,8 +56,10 @@ def _recognizer_for(settings: Settings, lang: str) -> tuple[Recognizer | None, l
                               f"(scripts/get-model {lang}) or pass --model DIR")
     if settings.recognizer == "pocketsphinx":
         path = None
+    forced = settings.recognizer == "pocketsphinx"  # asked for: Dutch command dictionary too
     recognizer, notices = load_recognizer(lang, path,
-                                          allow_pocketsphinx=settings.recognizer != "vosk")
+                                          allow_pocketsphinx=settings.recognizer != "vosk",
+                                          dutch_pocketsphinx=True if forced else None)
     if settings.recognizer == "vosk" and recognizer is None:
         raise UsageError(f"the vosk model for '{lang}' could not be loaded; "
                               "see 'samenspraak check' and models/README.md")
