@@ -199,6 +199,36 @@ def test_spoken_commands_drive_a_real_session(tmp_path: Path, recognizer: str) -
     assert len(turns) == 3 and len(turn_start_chimes(recording)) >= 2
 
 
+def test_dutch_commands_with_the_pocketsphinx_dictionary(tmp_path: Path) -> None:
+    live = LiveSession(tmp_path, DATA / "e2e-nl-commands.toml", "nl", "--recognizer",
+                       "pocketsphinx", "--duration", "silence=10")
+    with live:
+        live.phase("speaking", speaker="Anna")
+        live.say("ik had een lange dag op mijn werk en ik was erg moe", "nl")
+        live.say("ik ben klaar", "nl", expect="done")
+        live.phase("mirroring")
+        live.say("ik ben klaar", "nl", expect="done")
+        live.phase("confirming")
+        live.say("klopt niet", "nl", expect="no")
+        live.phase("clarifying")
+        live.say("ik ben klaar", "nl", expect="done")
+        live.wait_for(lambda e: e.get("text") == "Ben, probeer het nog een keer.")
+        live.say("ik ben klaar", "nl", expect="done")
+        live.say("ja", "nl", expect="yes")
+        live.phase("speaking", speaker="Ben")
+        live.say("wacht even", "nl", expect="pause")
+        live.phase("paused")
+        live.say("ga door", "nl", expect="resume")
+        live.say("ik ben klaar", "nl", expect="done")
+        events, _, _ = live.finish()
+    assert phases(events) == ["intro", "speaking", "mirroring", "confirming", "clarifying",
+                              "mirroring", "confirming", "instructing", "speaking", "paused",
+                              "speaking", "closing", "done"]
+    assert events[-2]["reason"] == "finished"
+    assert events[-1]["mirror_attempts"] == 2 and events[-1]["mirrors_confirmed"] == 1
+    assert events[-1]["speaking_seconds"]["Anna"] > 2.0
+
+
 def test_silence_and_speech_set_the_pace_without_a_recognizer(tmp_path: Path) -> None:
     live = LiveSession(tmp_path, DATA / "e2e-nl.toml", "nl", "--recognizer", "none",
                        "--duration", "silence=4", "--duration", "nudge=2")
