@@ -273,7 +273,7 @@ COMMANDS = {"list": cmd_list, "simulate": cmd_simulate, "run": cmd_run}
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``samenspraak`` command."""
     settings = parse_settings(argv, dict(os.environ))
-    logging.basicConfig(level=logging.INFO if settings.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         if settings.command in COMMANDS:

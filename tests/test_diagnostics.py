@@ -1,0 +1,98 @@
+"""`samenspraak hear` and `samenspraak check` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import pytest
+from audio_rig import MicFeeder, espeak_pcm, point_at_rig, require_pulse, rig_dir
+from speech import silence, synth
+
+ROOT = Path(__file__).parent.parent
+
+
+def samenspraak(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, env=env or dict(os.environ))
+
+
+def write_stereo_44k(path: Path, pcm16k: bytes) -> None:
+    """Up-sample crudely (repeat samples) and duplicate to two channels: an unusual file."""
+    samples = memoryview(pcm16k).cast("h")
+    out = bytearray()
+    acc = 0.0
+    for s in samples:
+        acc += 44100 / 16000
+        while acc >= 1:
+            out += int(s).to_bytes(2, "little", signed=True) * 2
+            acc -= 1
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(bytes(out))
+
+
+@pytest.mark.parametrize(("phrase", "expect", "intent"), [
+    ("yes", "yesno", "yes"), ("that is not right", "yesno", "no"),
+    ("let's stop", "commands", "stop"),
+    ("repeat", "commands", "repeat"),
+])
+def test_hear_any_wav_gives_text_and_intent(tmp_path: Path, phrase: str, expect: str,
+                                            intent: str) -> None:
+    wav = tmp_path / "utterance.wav"
+    write_stereo_44k(wav, silence(0.3) + synth(phrase, "en-us") + silence(0.3))
+    result = samenspraak("hear", str(wav), "--lang", "en", "--expect", expect)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line == {"text": phrase, "intent": intent}
+
+
+def test_hear_free_speech_has_no_intent(tmp_path: Path) -> None:
+    wav = tmp_path / "story.wav"
+    write_stereo_44k(wav, synth("I would like you to stop nagging me about the dishes", "en-us"))
+    line = json.loads(samenspraak("hear", str(wav), "--lang", "en", "--expect", "free").stdout)
+    assert line["intent"] is None and line["text"]
+
+
+@pytest.mark.parametrize("content", [b"", b"RIFF0000WAVEjunk", b"not audio at all"])
+def test_hear_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(content)
+    result = samenspraak("hear", str(bad), "--lang", "en")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_hear_without_a_dutch_recognizer_says_what_to_install(tmp_path: Path) -> None:
+    wav = tmp_path / "ja.wav"
+    write_stereo_44k(wav, synth("ja", "nl"))
+    result = samenspraak("hear", str(wav), "--lang", "nl", "--recognizer", "vosk",
+                         env={**os.environ, "SAMENSPRAAK_MODEL": str(tmp_path / "nothing")})
+    assert result.returncode == 2
+    assert "models/README.md" in result.stderr or "get-model" in result.stderr
+
+
+@pytest.mark.audio
+def test_check_on_the_audio_rig(tmp_path: Path) -> None:
+    require_pulse()
+    point_at_rig()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(rig_dir())}
+    with MicFeeder() as feeder:
+        talk = espeak_pcm("one two three four five six seven eight nine ten", voice="en-us")
+        feeder.say(talk * 3)
+        started = time.monotonic()
+        result = samenspraak("check", "--lang", "en", env=env)
+    out = result.stdout
+    assert "[ok  ] a loudspeaker is present" in out
+    assert "[ok  ] played a chime" in out
+    assert "[ok  ] a microphone is present" in out
+    assert "[ok  ] speech level looks fine" in out
+    assert "pocketsphinx" in out and "scripts/get-model en" in out
+    assert time.monotonic() - started < 60
