@@ -91,7 +91,9 @@ class MicLoop:
     """Reads the microphone on its own thread and feeds the listener; reconnects a lost device."""
 
     def __init__(self, open_mic: Callable[[], object], listener: Listener,
-                 admits: Callable[[float], bool], on_lost: Callable[[], None]) -> None:
+                 admits: Callable[[float], bool], on_lost: Callable[[], None],
+                 retry_seconds: float = MIC_RETRY_SECONDS) -> None:
+        self._retry = retry_seconds
         self._open_mic = open_mic
         self._listener = listener
         self._admits = admits
@@ -120,7 +122,7 @@ class MicLoop:
                     told = False
                 except NoInputDevice as err:  # expected while the device is away
                     _LOGGER.info("no microphone yet: %s", err)
-                    self._stop.wait(MIC_RETRY_SECONDS)
+                    self._stop.wait(self._retry)
                     continue
             try:
                 chunk = mic.read(timeout=0.2)
