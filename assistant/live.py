@@ -24,10 +24,12 @@ END_OF_INPUT = object()
 
 
 def run_live(session: Session, inputs: queue.Queue, clock: Clock,
-             on_idle: Callable[[], None] | None = None) -> None:
+             on_idle: Callable[[], None] | None = None,
+             on_interrupt: Callable[[], None] | None = None) -> None:
     """Run ``session`` until it is done: inputs from the queue, deadlines from the clock.
 
-    Ctrl-C (KeyboardInterrupt) ends the session kindly, with its summary.
+    Ctrl-C (KeyboardInterrupt) ends the session kindly, with its summary; ``on_interrupt``
+    runs first (to cut off a prompt that is still playing).
     """
     try:
         session.start()
@@ -51,6 +53,8 @@ def run_live(session: Session, inputs: queue.Queue, clock: Clock,
             if on_idle is not None:
                 on_idle()
     except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt()
         session.stop()
 
 

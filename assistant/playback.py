@@ -196,7 +196,10 @@ class AudioOutput:
         self._jobs: queue.Queue[tuple[Callable[[], None], Future] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
-        self._interrupt = threading.Event()
+        self._interrupt = threading.Event()  # set when closing: cut everything
+        self._serial_lock = threading.Lock()
+        self._serial = 0
+        self._cut_up_to = 0
         self._closed = False
         # Owned by the worker thread only:
         self._stream: OutputStream | None = None
@@ -228,12 +231,15 @@ class AudioOutput:
         """
         if not pcm:
             return
-        self._interrupt.clear()
-        self._submit(lambda: self._play_on_worker(pcm, sample_rate))
+        with self._serial_lock:
+            self._serial += 1
+            serial = self._serial
+        self._submit(lambda: self._play_on_worker(pcm, sample_rate, serial))
 
     def interrupt(self) -> None:
-        """Cut the current playback short (e.g. on Ctrl-C); the caller of :meth:`play` returns."""
-        self._interrupt.set()
+        """Cut what is playing or queued now short (e.g. on Ctrl-C); later plays are not cut."""
+        with self._serial_lock:
+            self._cut_up_to = self._serial
 
     def recently_audible(self, tail: float, now: float | None = None) -> bool:
         """True while the assistant plays or within ``tail`` seconds after it stopped."""
@@ -315,7 +321,11 @@ class AudioOutput:
             "Connect a loudspeaker or headphones, or pick another output device by name or "
             "number (`samenspraak check` lists them). Until then prompts are shown as text.")
 
-    def _play_on_worker(self, pcm: bytes, sample_rate: int) -> None:
+    def _cut(self, serial: int) -> bool:
+        """Whether play number ``serial`` was interrupted (or the output is closing)."""
+        return serial <= self._cut_up_to or self._interrupt.is_set()
+
+    def _play_on_worker(self, pcm: bytes, sample_rate: int, serial: int = 0) -> None:
         """Write ``pcm`` block by block, then stop the stream, which waits until it is heard."""
         self.busy.set()
         started = False
@@ -328,7 +338,7 @@ class AudioOutput:
                 stream.start()
                 started = True
                 for offset in range(0, len(data), block):
-                    if self._interrupt.is_set():
+                    if self._cut(serial):
                         break
                     stream.write(data[offset:offset + block])
                     if offset == 0:

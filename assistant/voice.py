@@ -206,7 +206,8 @@ def run_voice(settings: Settings, exercise: Exercise, texts: Texts, names: tuple
     if keys_needed and sys.stdin.isatty():
         _key_reader(inputs)
     try:
-        run_live(session, inputs, clock, on_idle=publish)
+        run_live(session, inputs, clock, on_idle=publish,
+                 on_interrupt=output.interrupt if output else None)
     finally:
         mic_loop.stop()
         speaker.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from array import array
 from pathlib import Path
 
@@ -222,3 +223,29 @@ def test_importing_the_speech_modules_needs_no_sound_card_or_engine():
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+def test_interrupt_cuts_the_play_in_progress_even_when_a_new_one_follows_at_once():
+    """Ctrl-C while a long prompt plays: the closing words must not wait for its end."""
+    out, factory, _ = make()
+    release = threading.Event()
+    started = threading.Event()
+
+    def hold_first_write() -> None:
+        if factory.writes == 1:
+            started.set()
+            release.wait(5)
+
+    factory.on_write = hold_first_write
+    first = threading.Thread(target=out.play, args=(pcm(1000), SAMPLE_RATE))
+    first.start()
+    assert started.wait(5)
+    out.interrupt()
+    second = threading.Thread(target=out.play, args=(pcm(300), SAMPLE_RATE))
+    second.start()  # queued behind the first, as the closing words are
+    release.set()
+    first.join(5)
+    second.join(5)
+    writes = factory.streams[0].events
+    assert writes == ["start", "write", "stop", "start", "write", "write", "write", "stop"]
+    out.close()
