@@ -68,10 +68,12 @@ _GARBAGE_PREFIX = "gb_"
 # Per language: the weight of entering the garbage loop against a command, and the cost of each
 # further garbage phone. Tuned on synthesized speech for the fewest false commands at a small
 # loss of accuracy (tests/test_asr.py measures both).
-_GARBAGE_WEIGHTS = {"en": (1e-8, 1e-3), "nl": (1e-8, 1e-3)}
+_GARBAGE_WEIGHTS = {"en": (1e-8, 1e-3), "nl": (1e-4, 1e-3)}
 
 _WARM_SECONDS = 10.0
 """How much audio pocketsphinx hears before it trusts its running cepstral mean."""
+_COLD_BUFFER_SECONDS = 4.0
+"""The most audio of one utterance buffered for the cold-start pass."""
 
 _PHRASE_JUNK = re.compile(r"[^\w'\- ]+")
 
@@ -333,29 +335,38 @@ class PocketsphinxRecognizer:
             self._decoder = Decoder(**options)
         except (RuntimeError, ValueError) as exc:  # a bad dictionary or model path
             raise RuntimeError(f"pocketsphinx could not start: {exc}") from exc
-        self.load_seconds = time.perf_counter() - started
-        """How long loading the model and dictionary took, in seconds."""
         # Asking a decoder without any search for its current search crashes pocketsphinx,
         # so the active search is tracked here.
         self._free_search = self._decoder.current_search() if lang == "en" else None
         self._active_search = self._free_search
         for phone in _EN_US_PHONES:
-            self._decoder.add_word(_GARBAGE_PREFIX + phone.lower(), phone, True)
+            # Only grammars built later use these words: updating the language model search
+            # for each one would cost a tenth of a second apiece.
+            self._decoder.add_word(_GARBAGE_PREFIX + phone.lower(), phone, False)
+        self.load_seconds = time.perf_counter() - started
+        """How long loading the model and dictionary took, in seconds."""
         self._searches: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._serial = 0
         self._warned: set[str] = set()
         self._listening = False
         self._started = False
         # Until enough audio has been heard, the channel's cepstral mean is unknown and the
-        # model's default is far off; each utterance is then buffered and decoded twice (see
-        # finish()). Afterwards audio is decoded as it arrives.
+        # model's default is far off; each command utterance is then buffered and decoded
+        # twice (see _start_cold()). Afterwards audio is decoded as it arrives.
         self._heard_bytes = 0
         self._warm_bytes = int(_WARM_SECONDS * sample_rate) * 2
+        self._cold_limit_bytes = int(_COLD_BUFFER_SECONDS * sample_rate) * 2
         self._pending: bytearray | None = None
         _LOGGER.info("pocketsphinx (%s) loaded in %.2f s", lang, self.load_seconds)
 
     def start(self, phrases: Sequence[str] | None) -> None:
         """Begin an utterance, restricted to ``phrases`` plus unknown (None: free speech)."""
+        if self._started:  # the previous utterance was abandoned: close it unheard
+            self._started = False
+            if self._listening and self._pending is None:
+                self._decoder.end_utt()
+            self._listening = False
+        self._pending = None
         if phrases is None:
             search = self._free_search
             if search is None and "free" not in self._warned:
@@ -369,10 +380,9 @@ class PocketsphinxRecognizer:
             if self._active_search != search:
                 self._decoder.activate_search(search)
                 self._active_search = search
-            if self._heard_bytes < self._warm_bytes:
+            if phrases is not None and self._heard_bytes < self._warm_bytes:
                 self._pending = bytearray()
             else:
-                self._pending = None
                 self._decoder.start_utt()
 
     def accept(self, pcm: bytes) -> None:
@@ -384,6 +394,10 @@ class PocketsphinxRecognizer:
         self._heard_bytes += len(pcm)
         if self._pending is not None:
             self._pending += pcm
+            if len(self._pending) >= self._cold_limit_bytes:
+                # Too long for a command: settle the mean now and go on as audio arrives.
+                self._start_cold(bytes(self._pending))
+                self._pending = None
         else:
             self._decoder.process_raw(pcm, False, False)
 
@@ -396,10 +410,9 @@ class PocketsphinxRecognizer:
             return ""
         self._listening = False
         if self._pending is not None:
-            self._decode_cold(bytes(self._pending))
+            self._start_cold(bytes(self._pending))
             self._pending = None
-        else:
-            self._decoder.end_utt()
+        self._decoder.end_utt()
         hyp = self._decoder.hyp()
         if hyp is None:
             return ""
@@ -408,12 +421,14 @@ class PocketsphinxRecognizer:
         ]
         return clean_result(words)
 
-    def _decode_cold(self, pcm: bytes) -> None:
-        """Decode a buffered utterance while the channel is still unknown.
+    def _start_cold(self, pcm: bytes) -> None:
+        """Start decoding an utterance buffered while the channel is still unknown.
 
-        A first pass over the whole utterance measures its cepstral mean; that becomes the
-        starting estimate of the live mean, and the second pass decodes with it. On
-        synthesized speech this lifts the accuracy of a fresh recognizer by about a third.
+        A first pass over the buffered audio measures its cepstral mean; that becomes the
+        starting estimate of the live mean, and the utterance is decoded again with it (and
+        continues as audio arrives). On synthesized speech this lifts the accuracy of the first
+        utterances of a fresh recognizer by about a quarter. Only grammar searches take this
+        path, and at most a few seconds of audio, so the extra pass stays cheap.
         """
         if pcm:
             self._decoder.start_utt()
@@ -423,7 +438,6 @@ class PocketsphinxRecognizer:
         self._decoder.start_utt()
         if pcm:
             self._decoder.process_raw(pcm, False, False)
-        self._decoder.end_utt()
 
     def _grammar_search(self, phrases: tuple[str, ...]) -> str:
         """Return the name of a search for ``phrases``, building and caching it when new."""

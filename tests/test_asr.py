@@ -199,6 +199,20 @@ def test_pocketsphinx_first_utterance_of_a_fresh_recognizer() -> None:
     assert hits >= 3
 
 
+def test_an_abandoned_utterance_does_not_spoil_the_next(english: PocketsphinxRecognizer) -> None:
+    for phrases in (EN_COMMANDS, None):
+        english.start(phrases)
+        english.accept(utterance("stop", "en-us")[:8000])
+    assert recognize_pcm(english, utterance("repeat", "en-us"), EN_COMMANDS) == "repeat"
+
+
+def test_long_speech_during_the_cold_start() -> None:
+    recognizer = PocketsphinxRecognizer("en")
+    story = b"".join(utterance(sentence, "en-us") for sentence in EN_CHAT[:3])
+    assert len(story) > 8 * 16000 * 2
+    assert recognize_pcm(recognizer, story, EN_COMMANDS) not in EN_COMMANDS
+
+
 def test_protocol_order_is_enforced() -> None:
     recognizer = PocketsphinxRecognizer("en")
     with pytest.raises(RuntimeError):
