@@ -9,10 +9,11 @@ from __future__ import annotations
 import string
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from assistant.errors import read_user_file
 from assistant.texts import LANGUAGES
 
 STEP_KINDS = ("say", "swap", "turn", "mirror", "ask", "discuss", "reflect", "agree")
@@ -310,18 +311,7 @@ def _check_jumps(steps: tuple[Step, ...], where: str) -> None:
 
 def load_exercise_file(path: Path) -> Exercise:
     """Read a coach's own exercise file (``--file``) with the same checks as built-in ones."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExerciseError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ExerciseError(f"{path}: cannot read it: {err}") from None
-    exercise = parse_exercise(text, str(path))
-    return _with_path(exercise, path)
-
-
-def _with_path(exercise: Exercise, path: Path) -> Exercise:
-    from dataclasses import replace
+    exercise = parse_exercise(read_user_file(path, ExerciseError), str(path))
     return replace(exercise, path=path)
 
 

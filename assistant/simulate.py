@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.clock import VirtualClock
+from assistant.errors import read_user_file
 from assistant.exercises import Exercise
 from assistant.messages import Heard, LogEvent, SessionInput, SpeechEnded, SpeechStarted, _num
 from assistant.ports import NullSpeaker
@@ -123,13 +124,7 @@ def parse_scenario(text: str, where: str) -> Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and check a scenario file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"{path}: cannot read it: {err}") from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(read_user_file(path, ScenarioError, "scenario file"), str(path))
 
 
 def _events_of(reply: Reply, now: float) -> list[tuple[float, SessionInput | None]]:
