@@ -1,0 +1,57 @@
+"""The benchmark's smoke run: every measurement runs and lands in the results file.
+
+Targets are not asserted here; ``scripts/bench.py`` (without --quick) measures them.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing")
+
+
+def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text("utf-8"))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    assert results["mode"] == "quick"
+    assert {"cpu", "cores", "python", "platform"} <= set(results["machine"])
+    assert "present" in results["recognizers"] and results["audio_output"]
+    for name in SECTIONS:
+        assert name in results, f"{name} missing"
+        assert "error" not in results[name], results[name]
+
+    for lang in ("nl", "en"):
+        latency = results["latency"][lang]
+        if latency["recognizer"] is not None:
+            assert latency["trials"] >= 10
+            for stage in ("eos_ms", "recognition_ms", "decision_ms", "playback_start_ms",
+                          "total_ms", "after_eos_ms"):
+                assert set(latency[stage]) == {"p50", "p95", "n"}
+        accuracy = results["accuracy"][lang]
+        assert accuracy["utterances_per_condition"] > 0
+        assert all({"clean", "10 dB"} <= set(per) for per in accuracy["recognizers"].values())
+        false = results["false_commands"][lang]
+        assert false["seconds"] > 20 and false["utterances"] > 0
+        assert all("commands" in r for r in false["recognizers"].values())
+        cost = results["cost"]["per_language"][lang]
+        for key in ("cpu_silent_pct", "cpu_talking_pct", "peak_rss_mb", "growth_mb_per_hour"):
+            assert isinstance(cost[key], int | float), key
+        assert results["cost"]["startup"][f"{lang} cold"]["seconds"] is not None
+    assert results["timing"]["events"] > 0 and results["timing"]["p95_ms"] is not None
+
+    assert results["targets"], "no target was checked"
+    for target in results["targets"]:
+        assert {"section", "name", "value", "target", "pass", "miss_by"} <= set(target)
+    for name in ("latency", "accuracy", "false commands", "cost", "timing"):
+        assert name in done.stdout
