@@ -115,8 +115,11 @@ class _SoundDeviceStream:
             raise DeviceError(f"PortAudio not found ({exc}); install libportaudio2") from exc
         self._sd = sounddevice
         try:
+            # Low latency: play() returns (and the microphone opens again) soon after the last
+            # sample is heard, instead of after a long device buffer drains.
             self._stream = sounddevice.RawOutputStream(
-                device=device, samplerate=sample_rate, channels=channels, dtype="int16")
+                device=device, samplerate=sample_rate, channels=channels, dtype="int16",
+                latency="low")
         except (sounddevice.PortAudioError, ValueError) as exc:
             # ValueError: no device matches the name; PortAudioError: the device refused.
             raise DeviceError(str(exc)) from exc
