@@ -325,9 +325,11 @@ class PocketsphinxRecognizer:
             "bestpath": False,
             "topn": 8,
         }
+        # The language model is only needed for free speech; it is loaded when first asked
+        # for (it is about a fifth of the recognizer's memory).
+        options["lm"] = None
         if lang == "nl":
             options["dict"] = str(dictionary or DUTCH_DICTIONARY)
-            options["lm"] = None
         elif dictionary is not None:
             options["dict"] = str(dictionary)
         started = time.perf_counter()
@@ -337,8 +339,8 @@ class PocketsphinxRecognizer:
             raise RuntimeError(f"pocketsphinx could not start: {exc}") from exc
         # Asking a decoder without any search for its current search crashes pocketsphinx,
         # so the active search is tracked here.
-        self._free_search = self._decoder.current_search() if lang == "en" else None
-        self._active_search = self._free_search
+        self._free_search: str | None = None
+        self._active_search: str | None = None
         for phone in _EN_US_PHONES:
             # Only grammars built later use these words: updating the language model search
             # for each one would cost a tenth of a second apiece.
@@ -368,7 +370,7 @@ class PocketsphinxRecognizer:
             self._listening = False
         self._pending = None
         if phrases is None:
-            search = self._free_search
+            search = self._free_language_model()
             if search is None and "free" not in self._warned:
                 self._warned.add("free")
                 _LOGGER.warning("pocketsphinx recognises Dutch commands only, not free speech")
@@ -438,6 +440,16 @@ class PocketsphinxRecognizer:
         self._decoder.start_utt()
         if pcm:
             self._decoder.process_raw(pcm, False, False)
+
+    def _free_language_model(self) -> str | None:
+        """The free-speech search (English only), loading its language model the first time."""
+        if self._free_search is None and self.free_speech:
+            from pocketsphinx import get_model_path
+
+            self._decoder.add_lm_file("free", str(Path(get_model_path()) / "en-us" /
+                                                  "en-us.lm.bin"))
+            self._free_search = "free"
+        return self._free_search
 
     def _grammar_search(self, phrases: tuple[str, ...]) -> str:
         """Return the name of a search for ``phrases``, building and caching it when new."""
