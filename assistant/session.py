@@ -153,13 +153,17 @@ class Timing:
     OVERRIDABLE = ("turn", "mirror", "clarify", "more", "discuss", "reflect", "agree", "answer",
                    "silence", "nudge", "warn", "chunk", "break")
 
-    def get(self, name: str, from_file: float | None = None) -> float:
-        """The duration ``name``: override, else the file's value, else the default."""
+    def get(self, name: str, from_file: float | None = None,
+            default: float | None = None) -> float:
+        """The duration ``name``: override, else the file's value, else ``default``, else the
+        default of that name."""
         for key, value in self.overrides:
             if key == name:
                 return value
         if from_file is not None:
             return from_file
+        if default is not None:
+            return default
         return getattr(self, "break_" if name == "break" else name)
 
     def warnings(self, from_file: tuple[float, ...] | None) -> tuple[float, ...]:
@@ -578,12 +582,11 @@ class Session:
         self._instruct([*self._fmt(step.text),
                         self.texts.line("floor_shared", duration=self.texts.duration(limit))])
         self._speaker.chime(Chime.TURN_START)
-        silence = self.timing.get("silence", step.silence_seconds) if (
-            step.silence_seconds is not None) else self.timing.discuss_silence
         outcome = yield Wait("floor", FLOOR_ENDS, limit=limit,
                              warn_at=tuple(w for w in self.timing.warnings(step.warn_at)
                                            if w < limit),
-                             silence=silence if self.timing.silence_ends_turns else None,
+                             silence=self._silence(step.silence_seconds,
+                                                   self.timing.discuss_silence),
                              nudge=self._nudge(step))
         if outcome.reason == "expired":
             self._say_lines(self.texts.lines("time_up_shared"))
@@ -895,10 +898,11 @@ class Session:
         values = {**self._roles(), **extra}
         return [line.format(**values) for line in lines]
 
-    def _silence(self, step_value: float | None) -> float | None:
+    def _silence(self, step_value: float | None,
+                 default: float | None = None) -> float | None:
         if not self.timing.silence_ends_turns:
             return None
-        return self.timing.get("silence", step_value)
+        return self.timing.get("silence", step_value, default)
 
     def _nudge(self, step: Step | None) -> float | None:
         if not self.timing.silence_ends_turns:

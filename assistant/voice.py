@@ -25,7 +25,7 @@ from assistant.exercises import Exercise
 from assistant.intents import IntentMatcher
 from assistant.listen import Listener, moment_for
 from assistant.live import EventLog, TextSpeaker, empty_line, run_live, summary_lines
-from assistant.messages import Intent, KeyCommand
+from assistant.messages import Heard, Intent, KeyCommand
 from assistant.session import Session, Timing, with_overrides
 from assistant.texts import Texts, load_texts
 
@@ -92,8 +92,9 @@ class MicLoop:
 
     def __init__(self, open_mic: Callable[[], object], listener: Listener,
                  admits: Callable[[float], bool], on_lost: Callable[[], None],
-                 retry_seconds: float = MIC_RETRY_SECONDS) -> None:
+                 retry_seconds: float = MIC_RETRY_SECONDS, first_mic: object = None) -> None:
         self._retry = retry_seconds
+        self._first_mic = first_mic
         self._open_mic = open_mic
         self._listener = listener
         self._admits = admits
@@ -113,7 +114,7 @@ class MicLoop:
     def _run(self) -> None:
         from assistant.mic import InputDeviceLost, NoInputDevice
 
-        mic = None
+        mic, self._first_mic = self._first_mic, None
         told = False
         while not self._stop.is_set():
             if mic is None:
@@ -147,7 +148,7 @@ class MicLoop:
 def run_voice(settings: Settings, exercise: Exercise, texts: Texts, names: tuple[str, str],
               clock: Clock) -> int:
     """Run an exercise hands-free; everything that fails falls back and the session goes on."""
-    from assistant.mic import Microphone, MicSettings, NoInputDevice
+    from assistant.mic import Microphone, MicSettings, NoInputDevice, SpeakingGate
     from assistant.tts import build_voice_speaker
     from assistant.vad import VoiceActivity
 
@@ -174,13 +175,14 @@ def run_voice(settings: Settings, exercise: Exercise, texts: Texts, names: tuple
         return mic
 
     keys_needed = recognizer is None
+    first_mic = None
     try:
-        open_mic().close()
+        first_mic = open_mic()  # the loop reads this one; it reopens only after a loss
     except NoInputDevice:
         notices.append(texts.notices["no_input_device"])
         keys_needed = True
     output = speaker.output
-    is_audible = (lambda: output.recently_audible(SPEAKER_TAIL_SECONDS)) if output else None
+    gate = SpeakingGate(output.busy.is_set if output else None, tail=SPEAKER_TAIL_SECONDS)
     listener = Listener(VoiceActivity(), recognizer, inputs.put)
     matcher = IntentMatcher(texts, names)
     log = EventLog.open(settings.events, clock) if settings.events else None
@@ -200,8 +202,8 @@ def run_voice(settings: Settings, exercise: Exercise, texts: Texts, names: tuple
         if sys.stdin.isatty():
             _key_reader(inputs)
 
-    mic_loop = MicLoop(open_mic, listener,
-                       admits=lambda t: not (is_audible and is_audible()), on_lost=on_mic_lost)
+    mic_loop = MicLoop(open_mic, listener, admits=gate.admits, on_lost=on_mic_lost,
+                       first_mic=first_mic)
     mic_loop.start()
     if keys_needed and sys.stdin.isatty():
         _key_reader(inputs)
@@ -241,7 +243,7 @@ def cmd_hear(settings: Settings) -> int:
     allowed = {Intent.YES, Intent.NO} if settings.expect == "yesno" else set(Intent)
     heard: list[str] = []
     listener = Listener(VoiceActivity(), recognizer,
-                        lambda item: heard.append(item.text) if hasattr(item, "text") else None)
+                        lambda item: heard.append(item.text) if isinstance(item, Heard) else None)
     listener.set_moment(moment_for(matcher.phrases_for(allowed), matcher.fillers,
                                    settings.expect == "free", settings.expect == "yesno",
                                    getattr(recognizer, "free_speech", True)))

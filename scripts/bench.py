@@ -70,7 +70,7 @@ from assistant.messages import (  # noqa: E402
     SpeechStarted,
     TimerFired,
 )
-from assistant.mic import AudioChunk  # noqa: E402
+from assistant.mic import AudioChunk, SpeakingGate  # noqa: E402
 from assistant.playback import AudioOutput  # noqa: E402
 from assistant.ports import Recognizer  # noqa: E402
 from assistant.session import (  # noqa: E402
@@ -959,8 +959,7 @@ def cost_probe(lang: str, cfg: BenchConfig, rig: bool) -> dict[str, Any]:
         output = speaker.output
         assert isinstance(output, AudioOutput)
 
-        def admits(_captured_at: float) -> bool:
-            return not output.recently_audible(SPEAKER_TAIL_SECONDS)
+        admits = SpeakingGate(output.busy.is_set, tail=SPEAKER_TAIL_SECONDS).admits
 
         def real_time(pcm: bytes) -> Callable[[], None]:
             return lambda: listen(listener, ScriptedMic(itertools.repeat(pcm), True), admits,

@@ -365,3 +365,13 @@ def test_every_phase_name_is_public(lang: str) -> None:
                "asking", "discussing", "reflecting", "agreeing", "closing", "paused", "break",
                "done"}
     assert set(r.phases()) <= allowed
+
+
+def test_a_silence_override_reaches_discussions_too() -> None:
+    toml = '[[step]]\nkind = "discuss"\ntext = "Praat samen."\nseconds = 300\n'
+    default = run(exercise(toml), [])
+    start = default.first("phase", phase="discussing")["t"]
+    assert default.first("say", text="Het is stil. We gaan verder.")["t"] == start + 60
+    short = run(exercise(toml), [], Timing(overrides=(("silence", 20.0),)))
+    start = short.first("phase", phase="discussing")["t"]
+    assert short.first("say", text="Het is stil. We gaan verder.")["t"] == start + 20
