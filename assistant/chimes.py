@@ -1,6 +1,6 @@
 """Short, soft chimes made from generated sine tones.
 
-Each :class:`~assistant.messages.Chime` is a few notes declared as data in :data:`CHIMES`; a
+Each :class:`~assistant.engine.messages.Chime` is a few notes declared as data in :data:`CHIMES`; a
 note is a sine with a quieter octave above it (a bell-like colour), a quick fade in and a long
 fade out. The result has the same format as speech (16-bit mono PCM at
 :data:`~assistant.playback.SAMPLE_RATE`), so one warm output stream plays both.
@@ -12,7 +12,7 @@ import functools
 import logging
 from dataclasses import dataclass
 
-from assistant.messages import Chime
+from assistant.engine.messages import Chime
 from assistant.playback import SAMPLE_RATE, import_pydub
 
 _LOGGER = logging.getLogger(__name__)

@@ -12,17 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import UsageError
-from assistant.exercises import (
+from assistant.engine.errors import UsageError
+from assistant.engine.exercises import (
     Exercise,
     ExerciseError,
     find_exercise,
     list_exercises,
     load_exercise_file,
 )
-from assistant.session import Timing, with_overrides
+from assistant.engine.session import Timing, with_overrides
+from assistant.engine.texts import LANGUAGES, Texts, TextsError, load_texts
 from assistant.simulate import ScenarioError, load_scenario, simulate
-from assistant.texts import LANGUAGES, Texts, TextsError, load_texts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -240,9 +240,9 @@ def cmd_simulate(settings: Settings) -> int:
 
 def cmd_run(settings: Settings) -> int:
     """Run an exercise live: text mode here, voice mode in assistant.voice."""
-    from assistant.clock import RealClock
+    from assistant.engine.clock import RealClock
+    from assistant.engine.session import Session
     from assistant.live import EventLog, TextSpeaker, read_typed_lines, run_live, summary_lines
-    from assistant.session import Session
 
     exercise = _load_exercise(settings, settings.lang)
     texts = load_texts(exercise.lang)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.messages import Heard, SessionInput, SpeechEnded, SpeechStarted
+from assistant.engine.messages import Heard, SessionInput, SpeechEnded, SpeechStarted
 from assistant.ports import Recognizer
 from assistant.vad import END_SILENCE, UtteranceAudio, VoiceActivity
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TextIO
 
-from assistant.clock import Clock
-from assistant.messages import Chime, Heard, Intent, KeyCommand, LogEvent, Summary, _num
-from assistant.session import Session
-from assistant.texts import Texts
+from assistant.engine.clock import Clock
+from assistant.engine.messages import Chime, Heard, Intent, KeyCommand, LogEvent, Summary, _num
+from assistant.engine.session import Session
+from assistant.engine.texts import Texts
 
 _LOGGER = logging.getLogger(__name__)
 

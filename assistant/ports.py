@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from assistant.messages import Chime
+from assistant.engine.messages import Chime
 
 
 class Speaker(Protocol):

@@ -22,13 +22,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.clock import VirtualClock
-from assistant.errors import read_user_file
-from assistant.exercises import Exercise
-from assistant.messages import Heard, LogEvent, SessionInput, SpeechEnded, SpeechStarted, _num
+from assistant.engine.clock import VirtualClock
+from assistant.engine.errors import read_user_file
+from assistant.engine.exercises import Exercise
+from assistant.engine.messages import (
+    Heard,
+    LogEvent,
+    SessionInput,
+    SpeechEnded,
+    SpeechStarted,
+    _num,
+)
+from assistant.engine.session import Session, Timing
+from assistant.engine.texts import LANGUAGES, Texts
 from assistant.ports import NullSpeaker
-from assistant.session import Session, Timing
-from assistant.texts import LANGUAGES, Texts
 
 MAX_VIRTUAL_SECONDS = 24 * 3600
 """A simulated session longer than a day means the engine is stuck."""

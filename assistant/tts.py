@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.chimes import chime_pcm
-from assistant.messages import Chime
+from assistant.engine.messages import Chime
 from assistant.playback import (
     SAMPLE_RATE,
     AudioOutput,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from assistant.messages import SpeechEnded, SpeechStarted
+from assistant.engine.messages import SpeechEnded, SpeechStarted
 
 _LOGGER = logging.getLogger(__name__)
 

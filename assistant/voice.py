@@ -19,15 +19,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from assistant.clock import Clock
-from assistant.errors import UsageError
-from assistant.exercises import Exercise
-from assistant.intents import IntentMatcher
+from assistant.engine.clock import Clock
+from assistant.engine.errors import UsageError
+from assistant.engine.exercises import Exercise
+from assistant.engine.intents import IntentMatcher
+from assistant.engine.messages import Heard, Intent, KeyCommand
+from assistant.engine.session import Session, Timing, with_overrides
+from assistant.engine.texts import Texts, load_texts
 from assistant.listen import Listener, moment_for
 from assistant.live import EventLog, TextSpeaker, empty_line, run_live, summary_lines
-from assistant.messages import Heard, Intent, KeyCommand
-from assistant.session import Session, Timing, with_overrides
-from assistant.texts import Texts, load_texts
 
 if TYPE_CHECKING:
     from assistant.cli import Settings
@@ -268,7 +268,7 @@ def _verdict(ok: bool, line: str, advice: str = "") -> bool:
 def cmd_check(settings: Settings) -> int:
     """List devices, play a chime, record three seconds, load the model; say what to do."""
     from assistant import mic as mic_mod
-    from assistant.messages import Chime
+    from assistant.engine.messages import Chime
     from assistant.vad import rms_function
 
     lang = settings.lang or "nl"

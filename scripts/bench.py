@@ -55,12 +55,10 @@ from assistant.asr import (  # noqa: E402
     find_model,
     load_recognizer,
 )
-from assistant.clock import RealClock, VirtualClock  # noqa: E402
-from assistant.exercises import Exercise, find_exercise  # noqa: E402
-from assistant.intents import IntentMatcher  # noqa: E402
-from assistant.listen import Listener, Moment, moment_for  # noqa: E402
-from assistant.live import run_live  # noqa: E402
-from assistant.messages import (  # noqa: E402
+from assistant.engine.clock import RealClock, VirtualClock  # noqa: E402
+from assistant.engine.exercises import Exercise, find_exercise  # noqa: E402
+from assistant.engine.intents import IntentMatcher  # noqa: E402
+from assistant.engine.messages import (  # noqa: E402
     Chime,
     Heard,
     Intent,
@@ -70,10 +68,7 @@ from assistant.messages import (  # noqa: E402
     SpeechStarted,
     TimerFired,
 )
-from assistant.mic import AudioChunk, SpeakingGate  # noqa: E402
-from assistant.playback import AudioOutput  # noqa: E402
-from assistant.ports import Recognizer  # noqa: E402
-from assistant.session import (  # noqa: E402
+from assistant.engine.session import (  # noqa: E402
     ANSWERS,
     EVERYWHERE,
     FLOOR_ENDS,
@@ -82,7 +77,12 @@ from assistant.session import (  # noqa: E402
     Timing,
     with_overrides,
 )
-from assistant.texts import LANGUAGES, Texts, load_texts  # noqa: E402
+from assistant.engine.texts import LANGUAGES, Texts, load_texts  # noqa: E402
+from assistant.listen import Listener, Moment, moment_for  # noqa: E402
+from assistant.live import run_live  # noqa: E402
+from assistant.mic import AudioChunk, SpeakingGate  # noqa: E402
+from assistant.playback import AudioOutput  # noqa: E402
+from assistant.ports import Recognizer  # noqa: E402
 from assistant.tts import VoiceSpeaker, build_voice_speaker  # noqa: E402
 from assistant.vad import VoiceActivity  # noqa: E402
 from assistant.voice import SPEAKER_TAIL_SECONDS, MicLoop  # noqa: E402

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.exercises import Exercise
+from assistant.engine.exercises import Exercise
 
 WORDS = {"nl": {"done": "klaar", "yes": "ja", "no": "nee",
                 "agreement": "elke avond tien minuten praten zonder telefoon"},

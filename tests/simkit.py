@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.exercises import Exercise, parse_exercise
-from assistant.session import Session, Timing
+from assistant.engine.exercises import Exercise, parse_exercise
+from assistant.engine.session import Session, Timing
+from assistant.engine.texts import load_texts
 from assistant.simulate import Reply, Scenario, simulate
-from assistant.texts import load_texts
 
 
 @dataclass

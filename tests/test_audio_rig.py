@@ -30,7 +30,7 @@ from audio_rig import (
     tone_purity,
 )
 
-from assistant.messages import SpeechEnded, SpeechStarted
+from assistant.engine.messages import SpeechEnded, SpeechStarted
 from assistant.mic import InputDeviceLost, Microphone, MicSettings
 from assistant.vad import END_SILENCE, UtteranceAudio, VadSettings, VoiceActivity
 

@@ -8,7 +8,7 @@ from array import array
 import pytest
 
 from assistant.chimes import CHIME_PEAK_DBFS, CHIMES, chime_duration_ms, chime_pcm
-from assistant.messages import Chime
+from assistant.engine.messages import Chime
 from assistant.playback import SAMPLE_RATE
 
 

@@ -13,7 +13,7 @@ import pytest
 from scenarios import happy_scenario
 from test_exercises import ALL
 
-from assistant.exercises import find_exercise
+from assistant.engine.exercises import find_exercise
 
 ROOT = Path(__file__).parent.parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from simkit import run
 
-from assistant.exercises import (
+from assistant.engine.exercises import (
     STEP_KINDS,
     ExerciseError,
     builtin_ids,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intents import IntentMatcher, normalize
-from assistant.messages import Intent
-from assistant.texts import LANGUAGES, load_texts
+from assistant.engine.intents import IntentMatcher, normalize
+from assistant.engine.messages import Intent
+from assistant.engine.texts import LANGUAGES, load_texts
 
 ALL = set(Intent)
 

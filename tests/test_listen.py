@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.intents import IntentMatcher
+from assistant.engine.intents import IntentMatcher
+from assistant.engine.messages import Heard, SpeechEnded, SpeechStarted
+from assistant.engine.texts import load_texts
 from assistant.listen import Listener, moment_for
-from assistant.messages import Heard, SpeechEnded, SpeechStarted
-from assistant.texts import load_texts
 from assistant.vad import END_SILENCE, VadSettings, VoiceActivity
 
 FRAME = 640  # 20 ms of 16 kHz 16-bit mono

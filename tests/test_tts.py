@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.chimes import chime_pcm
-from assistant.messages import Chime
+from assistant.engine.messages import Chime
 from assistant.playback import (
     SAMPLE_RATE,
     AudioOutput,

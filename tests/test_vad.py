@@ -9,7 +9,7 @@ from array import array
 import pytest
 from audio_rig import espeak_pcm, noise, silence, speech_span
 
-from assistant.messages import SpeechEnded, SpeechStarted
+from assistant.engine.messages import SpeechEnded, SpeechStarted
 from assistant.vad import (
     END_SILENCE,
     UtteranceAudio,

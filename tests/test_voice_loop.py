@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from assistant.engine.messages import SpeechEnded, SpeechStarted
 from assistant.listen import Listener
-from assistant.messages import SpeechEnded, SpeechStarted
 from assistant.mic import AudioChunk, InputDeviceLost, NoInputDevice
 from assistant.vad import VadSettings, VoiceActivity
 from assistant.voice import MicLoop

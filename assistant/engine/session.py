@@ -21,10 +21,10 @@ from functools import partial
 
 from transitions import Machine
 
-from assistant.clock import Clock
-from assistant.exercises import Exercise, Step
-from assistant.intents import IntentMatcher
-from assistant.messages import (
+from assistant.engine.clock import Clock
+from assistant.engine.exercises import Exercise, Step
+from assistant.engine.intents import IntentMatcher
+from assistant.engine.messages import (
     Chime,
     Ended,
     HeardLogged,
@@ -39,8 +39,8 @@ from assistant.messages import (
     Summary,
     TimerFired,
 )
+from assistant.engine.texts import Texts
 from assistant.ports import Speaker
-from assistant.texts import Texts
 
 _LOGGER = logging.getLogger(__name__)
 

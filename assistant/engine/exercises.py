@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from assistant.errors import read_user_file
-from assistant.texts import LANGUAGES
+from assistant.engine.errors import read_user_file
+from assistant.engine.texts import LANGUAGES
 
 STEP_KINDS = ("say", "swap", "turn", "mirror", "ask", "discuss", "reflect", "agree")
 ASK_TO = ("both", "each", "speaker", "listener")

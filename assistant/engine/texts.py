@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from assistant.messages import Intent
+from assistant.engine.messages import Intent
 
 LANGUAGES = ("nl", "en")
 

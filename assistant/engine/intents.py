@@ -11,8 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from assistant.messages import Intent
-from assistant.texts import Texts
+from assistant.engine.messages import Intent
+from assistant.engine.texts import Texts
 
 _NON_WORD = re.compile(r"[^\w' ]+")
 
