@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.audio import chunks
 from assistant.ports import Recognizer
 
 _LOGGER = logging.getLogger(__name__)
@@ -587,8 +588,7 @@ def recognize_pcm(
     chunk_ms: int = _CHUNK_MS,
 ) -> str:
     """Recognise one utterance of 16-bit mono PCM, fed in ``chunk_ms`` chunks like a stream."""
-    chunk = max(2, recognizer.sample_rate * chunk_ms // 1000 * 2)
     recognizer.start(phrases)
-    for offset in range(0, len(pcm), chunk):
-        recognizer.accept(pcm[offset : offset + chunk])
+    for piece in chunks(pcm, max(1, recognizer.sample_rate * chunk_ms // 1000)):
+        recognizer.accept(piece)
     return recognizer.finish()

@@ -3,7 +3,8 @@
 Integer WAVs (8, 16, 24 or 32 bit, any channel count, any sample rate, including
 WAVE_FORMAT_EXTENSIBLE) are decoded by pydub's built-in WAV reader, which needs no ffmpeg;
 32- and 64-bit float WAVs are decoded here. Channels are mixed down and the rate is converted
-with pydub. pydub is imported lazily so that importing this module stays cheap.
+with pydub and :func:`assistant.audio.resample`. pydub is imported lazily so that importing this
+module stays cheap.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import array
 import logging
 import struct
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
+
+from assistant.audio import SAMPLE_WIDTH, import_pydub, resample
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -131,7 +132,7 @@ def _parse_fmt(chunk: bytes, source: str, data_offset: int, data_size: int) -> W
 
 def _to_segment(data: bytes, fmt: WavFormat) -> AudioSegment:
     """Build an AudioSegment of integer samples from the file's sample data."""
-    audio_segment = _pydub().AudioSegment
+    audio_segment = import_pydub()[0].AudioSegment
     frame_bytes = fmt.channels * fmt.bits // 8
     usable = fmt.data_size - fmt.data_size % frame_bytes
     raw = data[fmt.data_offset : fmt.data_offset + usable]
@@ -174,22 +175,10 @@ def _int24_to_int32(raw: bytes) -> bytes:
 
 
 def _convert(segment: AudioSegment, rate: int) -> bytes:
+    """Mix down to mono and 16 bits with pydub, then resample like the rest of the program."""
     if segment.channels != 1:
         segment = segment.set_channels(1)
-    if segment.sample_width != 2:
-        segment = segment.set_sample_width(2)
-    if segment.frame_rate != rate:
-        segment = segment.set_frame_rate(rate)
-    return bytes(segment.raw_data)
-
-
-def _pydub() -> ModuleType:
-    """Import pydub without its warnings about ffmpeg (WAV needs none) and audioop's future."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
-        warnings.filterwarnings(
-            "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-        )
-        import pydub
-
-    return pydub
+    if segment.sample_width != SAMPLE_WIDTH:
+        segment = segment.set_sample_width(SAMPLE_WIDTH)
+    pcm, _state = resample(bytes(segment.raw_data), segment.frame_rate, rate)
+    return pcm

@@ -3,7 +3,7 @@
 Each :class:`~assistant.engine.messages.Chime` is a few notes declared as data in :data:`CHIMES`; a
 note is a sine with a quieter octave above it (a bell-like colour), a quick fade in and a long
 fade out. The result has the same format as speech (16-bit mono PCM at
-:data:`~assistant.playback.SAMPLE_RATE`), so one warm output stream plays both.
+:data:`~assistant.audio.SPEECH_RATE`), so one warm output stream plays both.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import functools
 import logging
 from dataclasses import dataclass
 
+from assistant.audio import SPEECH_RATE, import_pydub
 from assistant.engine.messages import Chime
-from assistant.playback import SAMPLE_RATE, import_pydub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def chime_duration_ms(chime: Chime) -> int:
 
 
 @functools.cache
-def chime_pcm(chime: Chime, sample_rate: int = SAMPLE_RATE,
+def chime_pcm(chime: Chime, sample_rate: int = SPEECH_RATE,
               peak_dbfs: float = CHIME_PEAK_DBFS) -> bytes:
     """The chime as 16-bit mono PCM at ``sample_rate`` (generated once, then remembered)."""
     audio_segment, _effects, generators = import_pydub()

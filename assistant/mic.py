@@ -12,17 +12,15 @@ import logging
 import queue
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Protocol
 
-_LOGGER = logging.getLogger(__name__)
+from assistant.audio import SAMPLE_WIDTH, resample, to_mono
+from assistant.devices import AudioUnavailable, list_devices, load_sounddevice
 
-SAMPLE_WIDTH = 2
-"""Bytes per sample: 16-bit signed little-endian PCM."""
+_LOGGER = logging.getLogger(__name__)
 
 _POLL = 0.25
 """Longest single wait on the queue before looking for a lost device again."""
@@ -97,31 +95,12 @@ class InputDevice:
     """Whether it is the system's default input."""
 
 
-def load_sounddevice() -> ModuleType:
-    """Import sounddevice, turning a missing PortAudio into a message that says what to do."""
-    try:
-        import sounddevice
-    except OSError as exc:  # raised by sounddevice when the PortAudio library is missing
-        raise NoInputDevice(
-            "the PortAudio library is missing: install libportaudio2 (scripts/setup does)"
-        ) from exc
-    except ImportError as exc:
-        raise NoInputDevice("sounddevice is not installed: run scripts/setup") from exc
-    return sounddevice
-
-
 def input_devices(backend: Any = None) -> list[InputDevice]:
-    """The devices that can record, default first."""
-    sd = backend or load_sounddevice()
-    try:
-        default = sd.default.device[0]
-        listed = list(sd.query_devices())
-    except sd.PortAudioError as exc:  # PortAudio could not enumerate at all
-        raise NoInputDevice(f"cannot list audio devices: {exc}") from exc
+    """The devices that can record, default first; raises :class:`AudioUnavailable`."""
     found = [
-        InputDevice(index=i, name=d["name"], channels=d["max_input_channels"],
-                    default_rate=d["default_samplerate"], is_default=(i == default))
-        for i, d in enumerate(listed) if d["max_input_channels"] > 0
+        InputDevice(index=d.index, name=d.name, channels=d.inputs, default_rate=d.default_rate,
+                    is_default=d.is_default_input)
+        for d in list_devices(backend) if d.inputs > 0
     ]
     return sorted(found, key=lambda d: not d.is_default)
 
@@ -197,7 +176,10 @@ class Microphone:
         if self._stream is not None:
             return
         s = self._settings
-        sd = self._backend or load_sounddevice()
+        try:
+            sd = self._backend or load_sounddevice()
+        except AudioUnavailable as exc:  # no audio system: the session goes on with keys
+            raise NoInputDevice(str(exc)) from exc
         try:
             info = sd.query_devices(s.device, "input")
         except (ValueError, sd.PortAudioError) as exc:  # no such device, or no default input
@@ -407,21 +389,11 @@ class _Converter:
         self._size = out_samples * SAMPLE_WIDTH
         self._state: Any = None
         self._buffer = bytearray()
-        self._audioop: Any = None
-        if channels != 1 or rate != out_rate:
-            with warnings.catch_warnings():
-                # Expected on Python 3.11-3.12: audioop announces its removal; it is still there.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                import audioop
-            self._audioop = audioop
 
     def convert(self, data: bytes, captured_at: float) -> list[AudioChunk]:
         """Chunks completed by this block; they all carry the block's capture time."""
-        if self._channels == 2:
-            data = self._audioop.tomono(data, SAMPLE_WIDTH, 0.5, 0.5)
-        if self._rate != self._out_rate:
-            data, self._state = self._audioop.ratecv(
-                data, SAMPLE_WIDTH, 1, self._rate, self._out_rate, self._state)
+        data = to_mono(data, self._channels)
+        data, self._state = resample(data, self._rate, self._out_rate, self._state)
         self._buffer += data
         out = []
         while len(self._buffer) >= self._size:

@@ -12,19 +12,15 @@ callable instead. Audio streams out while the person speaks, so a recognizer can
 from __future__ import annotations
 
 import logging
-import math
-import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from assistant.audio import SAMPLE_WIDTH, rms_function
 from assistant.engine.messages import SpeechEnded, SpeechStarted
 
 _LOGGER = logging.getLogger(__name__)
-
-SAMPLE_WIDTH = 2
-"""Bytes per sample: 16-bit signed little-endian PCM."""
 
 END_SILENCE: dict[str, float] = {"yesno": 0.4, "commands": 0.5, "free": 0.9}
 """Seconds of silence that end an utterance, by what the moment expects."""
@@ -113,26 +109,6 @@ class WebRtcDecision:
         if self._rms(frame, SAMPLE_WIDTH) < self._floor:
             return False
         return self._vad.is_speech(frame, self._rate)
-
-
-def rms_function() -> Callable[[bytes, int], float]:
-    """``audioop.rms`` (deprecated in 3.11–3.12, a separate package from 3.13), else pure Python."""
-    try:
-        with warnings.catch_warnings():
-            # Expected on Python 3.11-3.12: audioop announces its removal; it is still there.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import audioop
-    except ImportError:
-        return _rms_python
-    return audioop.rms
-
-
-def _rms_python(pcm: bytes, width: int) -> float:
-    """Root mean square of 16-bit PCM."""
-    samples = memoryview(pcm).cast("h")
-    if not samples:
-        return 0.0
-    return math.sqrt(sum(s * s for s in samples) / len(samples))
 
 
 class VoiceActivity:

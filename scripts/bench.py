@@ -83,11 +83,11 @@ from assistant.live import run_live  # noqa: E402
 from assistant.mic import AudioChunk, SpeakingGate  # noqa: E402
 from assistant.playback import AudioOutput  # noqa: E402
 from assistant.ports import Recognizer  # noqa: E402
+from assistant.rig import pulse as audio_rig  # noqa: E402  (points PulseAudio clients at the rig)
+from assistant.rig.speech import SAMPLE_RATE, silence, synth  # noqa: E402
 from assistant.tts import VoiceSpeaker, build_voice_speaker  # noqa: E402
 from assistant.vad import VoiceActivity  # noqa: E402
 from assistant.voice import SPEAKER_TAIL_SECONDS, MicLoop  # noqa: E402
-from tests import audio_rig  # noqa: E402  (points PulseAudio clients at the rig)
-from tests.speech import SAMPLE_RATE, silence, synth  # noqa: E402
 
 _LOGGER = logging.getLogger("bench")
 

@@ -3,7 +3,6 @@ import time
 from pathlib import Path
 
 import pytest
-from speech import silence, synth
 
 from assistant.asr import (
     NOTICE_MODEL_CORRUPT,
@@ -21,6 +20,7 @@ from assistant.asr import (
     recognize_pcm,
     resolve_vosk_model,
 )
+from assistant.rig.speech import silence, synth
 
 EN_COMMANDS = [
     "yes", "yeah", "yes please", "that's right", "right", "correct", "no", "nope",

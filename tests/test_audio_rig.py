@@ -10,18 +10,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from audio_rig import (
-    MicFeeder,
-    SinkRecorder,
+
+from assistant.audio import read_wav
+from assistant.engine.messages import SpeechEnded, SpeechStarted
+from assistant.mic import InputDeviceLost, Microphone, MicSettings
+from assistant.rig.pulse import MicFeeder, RigUnavailable, SinkRecorder, check_rig, point_at_rig
+from assistant.rig.signals import (
     active_stretches,
-    espeak_pcm,
     noise,
-    point_at_rig,
-    require_pulse,
     rms_windows,
     silence,
     speech_span,
@@ -29,12 +30,25 @@ from audio_rig import (
     tone_frequency,
     tone_purity,
 )
-
-from assistant.engine.messages import SpeechEnded, SpeechStarted
-from assistant.mic import InputDeviceLost, Microphone, MicSettings
+from assistant.rig.speech import SAMPLE_RATE, espeak_pcm, synth, synth_wav
 from assistant.vad import END_SILENCE, UtteranceAudio, VadSettings, VoiceActivity
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def require_pulse() -> None:
+    """Skip when the rig is down, saying how to start it; fail instead in CI.
+
+    The rig itself (assistant.rig.pulse) knows nothing of pytest; the other rig tests import
+    this from here.
+    """
+    try:
+        check_rig()
+    except RigUnavailable as exc:
+        if exc.required:
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
 
 # --- the analysis helpers (no rig needed) ---------------------------------------------------------
 
@@ -64,6 +78,33 @@ def test_espeak_speech_is_16khz_mono_with_a_plausible_span():
     assert len(pcm) % 2 == 0
     assert 0 <= start < 0.2
     assert 0.2 < end - start < 1.2
+
+
+def test_synth_and_espeak_pcm_agree_and_synth_wav_round_trips(tmp_path):
+    assert synth("ja", lang="nl", voice="f3") == espeak_pcm("ja", voice="nl+f3")
+    wav = read_wav(synth_wav("ja", tmp_path / "ja.wav", lang="nl"))
+    assert (wav.rate, wav.channels, wav.width) == (SAMPLE_RATE, 1, 2)
+    assert wav.pcm == synth("ja", lang="nl")
+
+
+def test_importing_the_rig_needs_no_pytest_sound_card_or_daemon():
+    code = ("import sys, assistant.rig, assistant.rig.signals, assistant.rig.speech, "
+            "assistant.rig.pulse; "
+            "assert 'pytest' not in sys.modules, 'pytest'; "
+            "assert 'sounddevice' not in sys.modules, 'sounddevice'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize("ci", ["", "1"])
+def test_a_missing_rig_is_a_plain_exception_that_says_why(tmp_path, monkeypatch, ci):
+    monkeypatch.setenv("SAMENSPRAAK_PULSE_DIR", str(tmp_path))
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-daemon'}")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(RigUnavailable) as info:
+        check_rig()
+    assert info.value.required is bool(ci)
+    assert info.value.reason and "pulse-up" in str(info.value)
 
 
 # --- the rig --------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 import array
 import math
 import struct
+import sys
 from pathlib import Path
 
 import pytest
 
+from assistant import audio
 from assistant.audiofile import AudioFileError, decode_wav_pcm16, read_wav_pcm16
 
 _KSDATAFORMAT_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
@@ -232,3 +234,61 @@ def test_no_data_chunk() -> None:
     data = b"RIFF" + struct.pack("<I", 28) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
     with pytest.raises(AudioFileError, match="no data chunk"):
         decode_wav_pcm16(data, source="x.wav")
+
+
+# --- assistant.audio: the shared PCM helpers ------------------------------------------------------
+
+
+def _ramp(n: int) -> bytes:
+    return array.array("h", ((i * 37) % 20000 - 10000 for i in range(n))).tobytes()
+
+
+def test_resample_in_blocks_equals_resampling_at_once():
+    pcm = _ramp(4800)
+    whole, _ = audio.resample(pcm, 48000, 16000)
+    state = None
+    parts = []
+    for block in audio.chunks(pcm, 960):
+        out, state = audio.resample(block, 48000, 16000, state)
+        parts.append(out)
+    assert b"".join(parts) == whole and abs(len(whole) // 2 - 1600) <= 1
+    assert audio.resample(pcm, 16000, 16000) == (pcm, None)
+
+
+def test_channels_mix_down_and_spread_out():
+    mono = _ramp(100)
+    stereo = audio.spread_channels(mono, 2)
+    assert array.array("h", stereo)[0::2] == array.array("h", mono)
+    assert audio.to_mono(stereo, 2) == mono
+    assert audio.to_mono(audio.spread_channels(mono, 4), 4) == mono
+    assert audio.spread_channels(mono, 1) is mono and audio.to_mono(mono, 1) is mono
+
+
+def test_chunks_are_20ms_with_an_optional_padded_tail():
+    pcm = bytes(2 * 700)
+    assert [len(c) for c in audio.chunks(pcm)] == [640, 640, 120]
+    assert [len(c) for c in audio.chunks(pcm, pad=True)] == [640, 640, 640]
+    assert list(audio.chunks(b"")) == []
+
+
+def test_wav_write_then_read_and_decode(tmp_path):
+    pcm = _ramp(2205)
+    path = audio.write_wav(tmp_path / "x.wav", pcm, audio.SPEECH_RATE)
+    wav = audio.read_wav(path)
+    assert wav.pcm == pcm and wav.rate == audio.SPEECH_RATE and wav.is_pcm16_mono
+    assert audio.read_wav_pcm16(path, audio.SPEECH_RATE) == pcm
+    assert audio.decode_wav_pcm16(path.read_bytes(), audio.SPEECH_RATE) == pcm
+
+
+def test_rms_with_and_without_audioop():
+    pcm = array.array("h", [3000, -3000] * 50).tobytes()
+    assert audio.rms(pcm) == pytest.approx(3000)
+    assert audio._rms_python(pcm) == pytest.approx(3000)
+    assert audio._rms_python(b"") == 0.0
+
+
+def test_audioop_is_imported_without_a_deprecation_warning(recwarn, monkeypatch):
+    monkeypatch.delitem(sys.modules, "audioop", raising=False)  # a fresh import warns on 3.11
+    audio.audioop.cache_clear()
+    assert audio.audioop().rms(bytes(4), 2) == 0
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]

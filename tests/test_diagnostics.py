@@ -11,8 +11,10 @@ import wave
 from pathlib import Path
 
 import pytest
-from audio_rig import MicFeeder, espeak_pcm, point_at_rig, require_pulse, rig_dir
-from speech import silence, synth
+from test_audio_rig import require_pulse
+
+from assistant.rig.pulse import MicFeeder, point_at_rig, rig_dir
+from assistant.rig.speech import espeak_pcm, silence, synth
 
 ROOT = Path(__file__).parent.parent
 

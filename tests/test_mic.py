@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import sys
 from array import array
 from types import SimpleNamespace
 
 import pytest
-from audio_rig import tone, tone_frequency
 
+from assistant.devices import AudioUnavailable, Device, list_devices
 from assistant.mic import (
     AudioChunk,
     InputDeviceLost,
@@ -20,6 +21,7 @@ from assistant.mic import (
     input_devices,
     load_sounddevice,
 )
+from assistant.rig.signals import tone, tone_frequency
 
 
 class FakePortAudioError(Exception):
@@ -219,9 +221,62 @@ def test_a_device_with_no_usable_format_says_so():
 
 
 def test_missing_sounddevice_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sounddevice", None)
-    with pytest.raises(NoInputDevice, match="scripts/setup"):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails: not installed
+    with pytest.raises(AudioUnavailable, match="scripts/setup") as info:
         load_sounddevice()
+    assert not isinstance(info.value, NoInputDevice)  # `check` reports it, sessions go on
+
+
+class _PortAudioMissing(importlib.abc.MetaPathFinder):
+    """Makes `import sounddevice` fail the way it does without libportaudio2."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return None
+
+
+def test_missing_portaudio_says_to_install_libportaudio2(monkeypatch):
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_PortAudioMissing(), *sys.meta_path])
+    with pytest.raises(AudioUnavailable, match=r"install libportaudio2 \(scripts/setup does\)"):
+        load_sounddevice()
+    with pytest.raises(AudioUnavailable):
+        list_devices()
+
+
+def test_a_microphone_without_an_audio_system_is_no_input_device(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+    with pytest.raises(NoInputDevice, match="sounddevice is not installed"):
+        Microphone().open()
+
+
+def test_list_devices_describes_every_device():
+    sd = FakeSoundDevice(devices=[
+        {"name": "Speakers", "max_input_channels": 0, "max_output_channels": 2,
+         "default_samplerate": 48000.0},
+        {"name": "Headset", "max_input_channels": 1, "max_output_channels": 2,
+         "default_samplerate": 44100.0},
+    ], default_input=1)
+    sd.default = SimpleNamespace(device=[1, 0])
+    assert list_devices(sd) == [
+        Device(0, "Speakers", 0, 2, 48000.0, is_default_input=False, is_default_output=True),
+        Device(1, "Headset", 1, 2, 44100.0, is_default_input=True, is_default_output=False),
+    ]
+    assert [d.kinds for d in list_devices(sd)] == ["out", "in/out"]
+
+
+def test_list_devices_without_defaults_or_enumeration():
+    sd = FakeSoundDevice()
+    sd.default = SimpleNamespace(device=None)
+    assert not any(d.is_default_input or d.is_default_output for d in list_devices(sd))
+
+    def broken(*args, **kwargs):
+        raise FakePortAudioError("Error querying host API")
+
+    sd.query_devices = broken
+    with pytest.raises(AudioUnavailable, match="cannot list audio devices"):
+        list_devices(sd)
 
 
 def test_input_devices_lists_recording_devices_default_first():

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-import warnings
 from array import array
 
 import pytest
-from audio_rig import espeak_pcm, noise, silence, speech_span
 
+from assistant.audio import audioop
 from assistant.engine.messages import SpeechEnded, SpeechStarted
+from assistant.rig.signals import noise, silence, speech_span
+from assistant.rig.speech import espeak_pcm
 from assistant.vad import (
     END_SILENCE,
     UtteranceAudio,
@@ -171,10 +172,7 @@ def with_background(speech: bytes, before: float = 1.0, after: float = 1.5) -> b
     """Speech between stretches of quiet room noise (about -50 dBFS), noise under it too."""
     padded = silence(before) + speech + silence(after)
     hiss = noise(len(padded) / 32000, 0.005)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop
-    return audioop.add(padded, hiss, 2)
+    return audioop().add(padded, hiss, 2)
 
 
 @pytest.mark.parametrize(("voice", "text"), [
@@ -217,10 +215,7 @@ def test_the_utterance_audio_holds_the_whole_word_with_pre_roll():
 
 
 def test_room_noise_and_quiet_sounds_under_the_energy_floor_are_not_speech():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop
-    whisper = audioop.mul(espeak_pcm("hello there"), 2, 0.01)  # about -60 dBFS
+    whisper = audioop().mul(espeak_pcm("hello there"), 2, 0.01)  # about -60 dBFS
     pcm = with_background(whisper)
     assert listen(pcm, VadSettings())[0] == []
     assert listen(pcm, VadSettings(energy_floor=0, aggressiveness=0))[0] != []

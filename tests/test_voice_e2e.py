@@ -18,16 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audio_rig import (
-    MicFeeder,
-    Recording,
-    SinkRecorder,
-    espeak_pcm,
-    point_at_rig,
-    require_pulse,
-    rig_dir,
-    tone_purity,
-)
+from test_audio_rig import require_pulse
+
+from assistant.rig.pulse import MicFeeder, Recording, SinkRecorder, point_at_rig, rig_dir
+from assistant.rig.signals import tone_purity
+from assistant.rig.speech import espeak_pcm
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

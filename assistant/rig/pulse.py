@@ -1,33 +1,31 @@
-"""Helpers for end-to-end tests on the virtual PulseAudio rig that scripts/pulse-up starts.
+"""The virtual PulseAudio rig that ``scripts/pulse-up`` starts, seen from Python.
 
 The rig has a null sink as the loudspeaker (recorded through its monitor) and a pipe source as
 the microphone. A pipe source only produces samples while something writes into its FIFO, so
 :class:`MicFeeder` writes in real time, 20 ms at a time, with silence between utterances.
-:class:`SinkRecorder` records what the assistant played; the analysis functions find sounds and
-tones in 16-bit mono PCM. :func:`espeak_pcm` synthesizes the couple's side.
+:class:`SinkRecorder` records what the assistant played as a :class:`Recording`.
+
+Importing this module sets ``PULSE_SERVER`` (unless it is set already) so that PulseAudio
+clients imported later — sounddevice lists its devices once, at import — talk to the rig's
+daemon; nothing is started. :func:`check_rig` raises :class:`RigUnavailable` with the reason
+when the rig is not up; callers decide what that means (a test skips, or fails in CI).
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import math
 import os
-import random
 import shutil
 import subprocess
 import threading
 import time
-import warnings
-import wave
-from array import array
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from assistant.rig.signals import RATE, WIDTH, active_stretches, rms_windows
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,21 +33,20 @@ SPEAKER_SINK = "samenspraak_speaker"
 """The null sink that plays the loudspeaker's part."""
 MIC_SOURCE = "samenspraak_mic"
 """The pipe source that plays the microphone's part."""
-RATE = 16000
-"""Sample rate of the microphone FIFO and of recordings, in Hz."""
-WIDTH = 2
-"""Bytes per sample."""
 CHUNK_SECONDS = 0.02
 """How much the feeder writes per tick."""
 
 
-def _audioop():
-    """The stdlib audioop module (deprecated on 3.11-3.12, audioop-lts from 3.13)."""
-    with warnings.catch_warnings():
-        # Expected on Python 3.11-3.12: audioop announces its removal; it is still there.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop
-    return audioop
+class RigUnavailable(RuntimeError):
+    """The PulseAudio rig is not up; the message says why and how to start it."""
+
+    def __init__(self, reason: str, *, required: bool = False) -> None:
+        """``required``: the rig must be there (in CI), so its absence is a failure."""
+        super().__init__(reason)
+        self.reason = reason
+        """Why the rig cannot be used."""
+        self.required = required
+        """True in CI (``$CI`` set), where a missing rig is an error rather than a skip."""
 
 
 # --- finding the rig ------------------------------------------------------------------------------
@@ -80,10 +77,10 @@ point_at_rig()
 
 def pulse_available() -> bool:
     """True when the rig's daemon answers and has its sink, its source and the FIFO."""
-    return not _missing()
+    return not rig_problem()
 
 
-def _missing() -> str:
+def rig_problem() -> str:
     """Why the rig cannot be used, or '' when it can."""
     point_at_rig()
     for tool in ("pactl", "parec"):
@@ -103,16 +100,19 @@ def _missing() -> str:
     return ""
 
 
-def require_pulse() -> None:
-    """Fail loudly in CI when the rig is missing; elsewhere skip, saying how to start it."""
-    why = _missing()
+def check_rig() -> None:
+    """Raise :class:`RigUnavailable` (``required`` in CI) unless the rig is up.
+
+    The message says how to start it; a test turns it into a skip, or a failure when required.
+    """
+    why = rig_problem()
     if not why:
         return
     if os.environ.get("CI"):
-        pytest.fail(f"the PulseAudio rig is required in CI and unavailable: {why}; "
-                    "scripts/test starts it with scripts/pulse-up", pytrace=False)
-    pytest.skip(f"no PulseAudio rig ({why}); run the suite with scripts/test, or "
-                'eval "$(scripts/pulse-up)" first')
+        raise RigUnavailable(f"the PulseAudio rig is required in CI and unavailable: {why}; "
+                             "scripts/test starts it with scripts/pulse-up", required=True)
+    raise RigUnavailable(f"no PulseAudio rig ({why}); run the suite with scripts/test, or "
+                         'eval "$(scripts/pulse-up)" first')
 
 
 def _pactl(*args: str) -> str:
@@ -127,114 +127,7 @@ def _names(listing: str) -> set[str]:
     return {line.split("\t")[1] for line in listing.splitlines() if "\t" in line}
 
 
-# --- synthesized speech ---------------------------------------------------------------------------
-
-
-def espeak_pcm(text: str, voice: str = "en", rate: int = RATE,
-               words_per_minute: int = 160) -> bytes:
-    """``text`` spoken by espeak-ng, as 16-bit mono PCM at ``rate``."""
-    if shutil.which("espeak-ng") is None:
-        raise RuntimeError("espeak-ng is not installed: run scripts/setup")
-    wav = subprocess.run(["espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), text],
-                         capture_output=True, check=True, timeout=30).stdout
-    with wave.open(io.BytesIO(wav)) as reader:
-        channels, width, source_rate = (reader.getnchannels(), reader.getsampwidth(),
-                                        reader.getframerate())
-        pcm = reader.readframes(reader.getnframes())
-    audioop = _audioop()
-    if width != WIDTH:
-        pcm = audioop.lin2lin(pcm, width, WIDTH)
-    if channels == 2:
-        pcm = audioop.tomono(pcm, WIDTH, 0.5, 0.5)
-    if source_rate != rate:
-        pcm, _ = audioop.ratecv(pcm, WIDTH, 1, source_rate, rate, None)
-    return pcm
-
-
-def silence(seconds: float, rate: int = RATE) -> bytes:
-    """Digital silence."""
-    return bytes(round(seconds * rate) * WIDTH)
-
-
-def tone(frequency: float, seconds: float, amplitude: float = 0.4, rate: int = RATE) -> bytes:
-    """A pure sine tone with 5 ms fades, as 16-bit mono PCM."""
-    n = round(seconds * rate)
-    fade = max(1, round(0.005 * rate))
-    peak = amplitude * 32767
-    return array("h", (
-        round(peak * min(1.0, i / fade, (n - 1 - i) / fade)
-              * math.sin(2 * math.pi * frequency * i / rate))
-        for i in range(n))).tobytes()
-
-
-def noise(seconds: float, amplitude: float, seed: int = 1, rate: int = RATE) -> bytes:
-    """Deterministic white noise, as 16-bit mono PCM."""
-    rng = random.Random(seed)
-    peak = round(amplitude * 32767)
-    return array("h", (rng.randint(-peak, peak) for _ in range(round(seconds * rate)))).tobytes()
-
-
-# --- analysis -------------------------------------------------------------------------------------
-
-
-def rms_windows(pcm: bytes, rate: int = RATE, window: float = 0.02) -> list[float]:
-    """RMS level (of 32767) per window."""
-    size = round(rate * window) * WIDTH
-    rms = _audioop().rms
-    return [rms(pcm[i:i + size], WIDTH) for i in range(0, len(pcm) - size + 1, size)]
-
-
-def active_stretches(pcm: bytes, rate: int = RATE, threshold: float = 300.0,
-                     window: float = 0.02, min_gap: float = 0.15,
-                     min_length: float = 0.04) -> list[tuple[float, float]]:
-    """(start, end) seconds of stretches louder than ``threshold``; short gaps are bridged."""
-    stretches: list[list[float]] = []
-    for i, level in enumerate(rms_windows(pcm, rate, window)):
-        if level < threshold:
-            continue
-        start = i * window
-        if stretches and start - stretches[-1][1] <= min_gap:
-            stretches[-1][1] = start + window
-        else:
-            stretches.append([start, start + window])
-    return [(round(a, 3), round(b, 3)) for a, b in stretches if b - a >= min_length]
-
-
-def speech_span(pcm: bytes, rate: int = RATE, threshold: float = 300.0) -> tuple[float, float]:
-    """From the first to the last loud sample window, in seconds; (0, 0) for silence."""
-    stretches = active_stretches(pcm, rate, threshold, window=0.01, min_gap=10.0, min_length=0)
-    return (stretches[0][0], stretches[-1][1]) if stretches else (0.0, 0.0)
-
-
-def tone_frequency(pcm: bytes, rate: int = RATE) -> float:
-    """The frequency of a pure tone, from its (interpolated) upward zero crossings."""
-    samples = memoryview(pcm).cast("h")
-    crossings: list[float] = []
-    for i in range(1, len(samples)):
-        a, b = samples[i - 1], samples[i]
-        if a < 0 <= b:
-            crossings.append(i - 1 + (-a) / (b - a))
-    if len(crossings) < 2:
-        return 0.0
-    return (len(crossings) - 1) * rate / (crossings[-1] - crossings[0])
-
-
-def tone_purity(pcm: bytes, frequency: float, rate: int = RATE) -> float:
-    """Share (0..1) of the signal's power at ``frequency`` (Goertzel, Hann window)."""
-    samples = memoryview(pcm).cast("h")
-    n = len(samples)
-    if n == 0:
-        return 0.0
-    coeff = 2 * math.cos(2 * math.pi * frequency / rate)
-    s1 = s2 = 0.0
-    total = 0.0
-    for i, x in enumerate(samples):
-        w = x * (0.5 - 0.5 * math.cos(2 * math.pi * i / (n - 1 or 1)))
-        total += w * w
-        s1, s2 = w + coeff * s1 - s2, s1
-    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-    # For a Hann-windowed pure sine at ``frequency``, power / total energy equals n / 3.
-    return min(1.0, 3 * power / (total * n)) if total else 0.0
+# --- recordings ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
