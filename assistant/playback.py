@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
 import threading
 import time
-import warnings
 from collections.abc import Callable
-from concurrent.futures import Future
-from types import ModuleType
 from typing import Any, Protocol
+
+from assistant.audio import SAMPLE_WIDTH, resample, spread_channels
+from assistant.audio import SPEECH_RATE as SAMPLE_RATE
+from assistant.devices import AudioUnavailable, load_sounddevice
+from assistant.worker import OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 22050
-"""The sample rate of all speech and chimes, in Hz (what espeak-ng renders natively)."""
-SAMPLE_WIDTH = 2
-"""Bytes per sample: 16-bit signed little-endian."""
 CHANNELS = 1
 """Speech and chimes are mono."""
 
@@ -39,25 +36,6 @@ _FALLBACK_FORMATS: tuple[tuple[int | None, int], ...] = (
     (44100, 2),
 )
 """Stream formats tried in order when a device refuses the one asked for (None: as requested)."""
-
-_PYDUB_LOCK = threading.Lock()
-
-
-def import_pydub() -> tuple[ModuleType, ModuleType, ModuleType]:
-    """Import pydub lazily: return its ``AudioSegment`` module, ``effects`` and ``generators``.
-
-    Only WAV files and raw PCM are handled, which need no ffmpeg, so pydub's warning about a
-    missing ffmpeg (and Python's deprecation warning for ``audioop``) are silenced here.
-    """
-    with _PYDUB_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            from pydub import audio_segment, effects, generators
-        except ImportError as exc:  # pydub is a declared dependency; say what to install
-            raise ImportError("pydub is needed for speech and chimes: pip install pydub") from exc
-    return audio_segment, effects, generators
-
 
 class AudioOutputError(RuntimeError):
     """The audio output cannot play; the session goes on with printed text."""
@@ -101,6 +79,12 @@ class PcmOutput(Protocol):
     def play(self, pcm: bytes, sample_rate: int) -> None:
         """Play ``pcm``; return once the last sample has been played."""
 
+    def interrupt(self) -> None:
+        """Cut what is playing now short."""
+
+    def is_playing(self) -> bool:
+        """Whether something is audible right now."""
+
     def close(self) -> None:
         """Release the device."""
 
@@ -110,9 +94,9 @@ class _SoundDeviceStream:
 
     def __init__(self, device: str | int | None, sample_rate: int, channels: int) -> None:
         try:
-            import sounddevice
-        except OSError as exc:  # the PortAudio shared library itself is missing
-            raise DeviceError(f"PortAudio not found ({exc}); install libportaudio2") from exc
+            sounddevice = load_sounddevice()
+        except AudioUnavailable as exc:  # no PortAudio or sounddevice: like a missing device
+            raise DeviceError(str(exc)) from exc
         self._sd = sounddevice
         try:
             # Low latency: play() returns (and the microphone opens again) soon after the last
@@ -155,25 +139,18 @@ def sounddevice_stream(device: str | int | None, sample_rate: int, channels: int
 
 def convert_pcm(pcm: bytes, from_rate: int, to_rate: int, channels: int) -> bytes:
     """Resample 16-bit mono ``pcm`` and spread it over ``channels`` channels."""
-    if from_rate == to_rate and channels == 1:
-        return pcm
-    audio_segment, _effects, _generators = import_pydub()
-    seg = audio_segment.AudioSegment(data=pcm, sample_width=SAMPLE_WIDTH, frame_rate=from_rate,
-                                     channels=1)
-    if from_rate != to_rate:
-        seg = seg.set_frame_rate(to_rate)
-    if channels != 1:
-        seg = seg.set_channels(channels)
-    return seg.raw_data
+    data, _state = resample(pcm, from_rate, to_rate)
+    return spread_channels(data, channels)
 
 
 class AudioOutput:
     """Plays PCM on one output device through one stream, opened once and kept warm.
 
-    A worker thread owns the stream; :meth:`play` hands it the audio and blocks until the last
-    sample has been played. ``busy`` is set while the assistant is audible and ``ended_at`` holds
-    the monotonic time it last fell silent, so the microphone side can ignore the assistant's own
-    voice plus a short tail (:meth:`recently_audible`).
+    An :class:`~assistant.worker.OwnerThread` owns the stream; :meth:`play` hands it the audio
+    and blocks until the last sample has been played. ``busy`` is set while the assistant is
+    audible and ``ended_at`` holds the monotonic time it last fell silent, so the microphone
+    side can ignore the assistant's own voice plus a short tail
+    (:class:`assistant.mic.SpeakingGate`).
     """
 
     def __init__(self, device: str | int | None = None, *,
@@ -196,9 +173,7 @@ class AudioOutput:
         self._factory = stream_factory or sounddevice_stream
         self._block_frames = block_frames
         self._clock = clock
-        self._jobs: queue.Queue[tuple[Callable[[], None], Future] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._thread_lock = threading.Lock()
+        self._worker = OwnerThread("samenspraak-audio-out", on_exit=self._close_stream)
         self._interrupt = threading.Event()  # set when closing: cut everything
         self._serial_lock = threading.Lock()
         self._serial = 0
@@ -244,12 +219,9 @@ class AudioOutput:
         with self._serial_lock:
             self._cut_up_to = self._serial
 
-    def recently_audible(self, tail: float, now: float | None = None) -> bool:
-        """True while the assistant plays or within ``tail`` seconds after it stopped."""
-        if self.busy.is_set():
-            return True
-        at = self._clock() if now is None else now
-        return at - self.ended_at < tail
+    def is_playing(self) -> bool:
+        """Whether the assistant is audible right now (``busy`` is set)."""
+        return self.busy.is_set()
 
     def reset(self) -> None:
         """Forget a lost device, so the next :meth:`play` tries to open a stream again."""
@@ -261,13 +233,7 @@ class AudioOutput:
             return
         self._closed = True
         self._interrupt.set()
-        with self._thread_lock:
-            thread = self._thread
-        if thread is None:
-            return
-        self._jobs.put(None)
-        thread.join(timeout=5.0)
-        if thread.is_alive():
+        if not self._worker.close(timeout=5.0):
             _LOGGER.warning("audio output worker did not stop within 5 s")
 
     # --- worker side ----------------------------------------------------------------------
@@ -276,26 +242,10 @@ class AudioOutput:
         """Run ``job`` on the worker thread and wait for it; re-raise what it raised."""
         if self._closed:
             raise AudioOutputError("the audio output is closed")
-        with self._thread_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="samenspraak-audio-out",
-                                                daemon=True)
-                self._thread.start()
-        done: Future = Future()
-        self._jobs.put((job, done))
-        done.result()
-
-    def _loop(self) -> None:
-        """Worker: run jobs one by one until told to stop, then close the stream."""
-        while (item := self._jobs.get()) is not None:
-            job, done = item
-            try:
-                job()
-            except Exception as exc:  # any failure is handed to the waiting caller, not swallowed
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
-        self._close_stream()
+        try:
+            self._worker.call(job)
+        except WorkerClosed as exc:  # close() won the race against this call
+            raise AudioOutputError("the audio output is closed") from exc
 
     def _ensure_stream(self, sample_rate: int) -> OutputStream:
         """Return the open stream for ``sample_rate``, opening one if needed."""
@@ -355,7 +305,7 @@ class AudioOutput:
         finally:
             if started:
                 self.ended_at = self._clock()
-            if self._jobs.empty():
+            if not self._worker.pending:  # another play follows at once: stay audible
                 self.busy.clear()
 
     def _reset_on_worker(self) -> None:

@@ -14,7 +14,8 @@ twice in a row marks it broken and the speaker falls back to espeak-ng, then to 
 reporting each step once through ``on_notice(key)`` (the session turns keys into sentences from
 its language files). Nothing here touches an engine or a device at import time.
 
-Pace ("langzamer"/"sneller") is the synthesizer's own rate, so it is part of the cache key:
+Pace (:meth:`VoiceSpeaker.set_pace`; the session decides the steps) is the synthesizer's own
+rate, so it is part of the cache key:
 the voice slows down or speeds up syllables and pauses alike without artefacts, whereas
 stretching audio afterwards (pydub's ``speedup`` cuts and crossfades chunks) warbles and cannot
 slow down at all.
@@ -27,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import subprocess
 import sys
 import tempfile
@@ -36,10 +36,10 @@ import uuid
 import wave
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.audio import import_pydub, read_wav, write_wav
 from assistant.chimes import chime_pcm
 from assistant.engine.messages import Chime
 from assistant.playback import (
@@ -48,15 +48,15 @@ from assistant.playback import (
     AudioOutputError,
     NoOutputDevice,
     PcmOutput,
-    import_pydub,
 )
+from assistant.worker import JobTimeout, OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_RATE = 150
 """Speaking rate in words per minute at pace 1.0: calm, a little slower than espeak's 175."""
-PACES: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
-"""The pace factors "langzamer"/"sneller" step through; 1.0 is the start."""
+PACE_LIMITS: tuple[float, float] = (0.5, 2.0)
+"""The slowest and fastest pace factor :meth:`VoiceSpeaker.set_pace` accepts."""
 TARGET_DBFS = -20.0
 """Average loudness speech is normalised to, in dBFS."""
 PEAK_CEILING_DBFS = -1.0
@@ -141,15 +141,6 @@ def normalise_wav(path: Path, target_dbfs: float = TARGET_DBFS,
     return seg.raw_data
 
 
-def _write_wav(path: Path, pcm: bytes) -> None:
-    """Write 16-bit mono PCM at :data:`SAMPLE_RATE` as a WAV file."""
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm)
-
-
 # --- the cache ------------------------------------------------------------------------------
 
 
@@ -170,9 +161,9 @@ class RenderCache:
     leaves half a prompt behind and concurrent writers never see each other's partial files.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
-        """Use ``directory`` (default ``~/.cache/samenspraak/tts``), created on first use."""
-        self.directory = directory or Path.home() / ".cache" / "samenspraak" / "tts"
+    def __init__(self, directory: Path) -> None:
+        """Keep the files in ``directory`` (the caller decides where), created on first use."""
+        self.directory = Path(directory)
         """Where the WAV files live."""
         self.hits = 0
         """How many lookups found a file."""
@@ -201,9 +192,7 @@ class RenderCache:
         """The PCM stored under ``key``, or None (a damaged file counts as missing and goes)."""
         path = self.path(key)
         try:
-            with wave.open(str(path), "rb") as wav:
-                fmt = (wav.getnchannels(), wav.getsampwidth(), wav.getframerate())
-                pcm = wav.readframes(wav.getnframes())
+            wav = read_wav(path)
         except FileNotFoundError:
             self.misses += 1
             return None
@@ -212,13 +201,14 @@ class RenderCache:
             path.unlink(missing_ok=True)
             self.misses += 1
             return None
-        if fmt != (1, 2, SAMPLE_RATE) or not pcm:
+        if not wav.is_pcm16_mono or wav.rate != SAMPLE_RATE or not wav.pcm:
+            fmt = (wav.channels, wav.width, wav.rate)
             _LOGGER.warning("dropping cache file %s with unexpected format %s", path, fmt)
             path.unlink(missing_ok=True)
             self.misses += 1
             return None
         self.hits += 1
-        return pcm
+        return wav.pcm
 
     def put(self, key: str, pcm: bytes) -> None:
         """Store ``pcm`` under ``key`` atomically, as an owner-only WAV file."""
@@ -227,7 +217,7 @@ class RenderCache:
         os.close(fd)  # mkstemp made it 0o600; wave reopens it by name
         tmp = Path(tmp_name)
         try:
-            _write_wav(tmp, pcm)
+            write_wav(tmp, pcm, SAMPLE_RATE)
             os.replace(tmp, self.path(key))
         finally:
             tmp.unlink(missing_ok=True)
@@ -302,11 +292,12 @@ def _silence_driver_prints() -> None:
 
 
 class Pyttsx3Renderer:
-    """pyttsx3 on one dedicated worker thread; a hang or a bad file marks it broken for good.
+    """pyttsx3 on a thread of its own; a hang or a bad file marks it broken for good.
 
-    The engine is created lazily on the worker; requests travel through a queue and come back
-    through futures. The caller waits at most ``timeout`` seconds per render: ``runAndWait()``
-    is known to hang on some drivers, and a hung worker cannot be freed, only abandoned.
+    An :class:`~assistant.worker.OwnerThread` runs every engine call; the engine is created
+    lazily on it. The caller waits at most ``timeout`` seconds per engine call: ``runAndWait()``
+    is known to hang on some drivers, and a hung thread cannot be freed, only abandoned (it is
+    a daemon).
     """
 
     name = "pyttsx3"
@@ -323,9 +314,7 @@ class Pyttsx3Renderer:
         self.retries = retries
         """How often a file that fails the check is rendered again before giving up."""
         self._factory = engine_factory
-        self._jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._worker = OwnerThread("samenspraak-pyttsx3", on_exit=self._stop_engine_on_worker)
         self._voice_id: str | None = None
         self._broken: str | None = None
         self._engine: Any = None  # touched on the worker thread only
@@ -364,13 +353,7 @@ class Pyttsx3Renderer:
 
     def close(self) -> None:
         """Stop the worker (a hung one is left behind; it is a daemon thread)."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._jobs.put(None)
-        if self._broken is None:
-            thread.join(timeout=self.timeout)
+        self._worker.close(timeout=self.timeout if self._broken is None else 0.0)
 
     # --- worker side ----------------------------------------------------------------------
 
@@ -378,19 +361,14 @@ class Pyttsx3Renderer:
         """Run ``job`` on the worker and return its result, or raise :class:`RenderError`."""
         if self._broken is not None:
             raise RenderError(f"pyttsx3 is out of order ({self._broken})")
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="samenspraak-pyttsx3",
-                                                daemon=True)
-                self._thread.start()
-        done: Future = Future()
-        self._jobs.put((job, done))
         try:
-            return done.result(timeout=self.timeout)
-        except FutureTimeout as exc:
+            return self._worker.call(job, timeout=self.timeout)
+        except JobTimeout as exc:
             self._broken = f"no answer within {self.timeout:g} s"
             _LOGGER.warning("pyttsx3 hangs; giving it up")
             raise RenderTimeout(f"pyttsx3 did not finish within {self.timeout:g} s") from exc
+        except WorkerClosed as exc:  # rendering after close(): nothing left to render with
+            raise RenderError("pyttsx3 is closed") from exc
         except RenderError as exc:
             self._broken = str(exc)
             raise
@@ -400,16 +378,8 @@ class Pyttsx3Renderer:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise RenderError(f"pyttsx3 failed: {exc!r}") from exc
 
-    def _loop(self) -> None:
-        """Worker: run jobs in order until the sentinel arrives."""
-        while (item := self._jobs.get()) is not None:
-            job, done = item
-            if not done.set_running_or_notify_cancel():
-                continue
-            try:
-                done.set_result(job())
-            except Exception as exc:  # any failure is handed to the waiting caller
-                done.set_exception(exc)
+    def _stop_engine_on_worker(self) -> None:
+        """Release the engine when the worker stops (worker thread only)."""
         if self._engine is not None:
             with contextlib.suppress(Exception):  # the engine is being dropped anyway
                 self._engine.stop()
@@ -523,7 +493,7 @@ class VoiceSpeaker:
         """How many times a renderer actually ran (cache misses that rendered)."""
         self._on_notice = on_notice or (lambda key: _LOGGER.warning("speech notice: %s", key))
         self._print = print_fn
-        self._pace_index = PACES.index(1.0)
+        self._pace = 1.0
         self._lock = threading.Lock()
         self._failed: set[int] = set()
         self._inflight: dict[str, Future] = {}
@@ -531,8 +501,7 @@ class VoiceSpeaker:
         self._notices_due: list[str] = []
         self._output_failed = output is None
         self._prepared: list[str] = []
-        self._prep_jobs: queue.Queue[str | None] = queue.Queue()
-        self._prep_thread: threading.Thread | None = None
+        self._preparer = OwnerThread("samenspraak-tts-prepare")
         self._prep_pending = 0
         self._prep_idle = threading.Event()
         self._prep_idle.set()
@@ -557,16 +526,27 @@ class VoiceSpeaker:
             self._play(chime_pcm(chime))
         self._deliver_notices()
 
-    def change_pace(self, faster: bool) -> bool:
-        """Step the pace up or down; False when already at the fastest or slowest."""
-        new = self._pace_index + (1 if faster else -1)
-        if not 0 <= new < len(PACES):
-            return False
-        self._pace_index = new
-        _LOGGER.info("pace %.1f (%d words per minute)", self.pace, self.rate)
-        if self._prepared:
+    def set_pace(self, factor: float) -> None:
+        """Speak at ``factor`` times the base rate from now on (clamped to :data:`PACE_LIMITS`).
+
+        Prompts handed to :meth:`prepare` are rendered again at the new rate in the background.
+        """
+        low, high = PACE_LIMITS
+        factor = min(high, max(low, float(factor)))
+        old_rate = self.rate
+        self._pace = factor
+        _LOGGER.info("pace %.2f (%d words per minute)", self.pace, self.rate)
+        if self.rate != old_rate and self._prepared:
             self._enqueue_prepare(self._prepared)
-        return True
+
+    def interrupt(self) -> None:
+        """Cut the prompt or chime that is playing now short (nothing without an output)."""
+        if self.output is not None:
+            self.output.interrupt()
+
+    def is_audible(self) -> bool:
+        """True while the output is playing a prompt or a chime; False without an output."""
+        return self.output is not None and self.output.is_playing()
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Render ``texts`` in the background so they are ready before they are needed."""
@@ -579,14 +559,9 @@ class VoiceSpeaker:
         if self._closed:
             return
         self._closed = True
-        if self._prep_thread is not None:
-            with contextlib.suppress(queue.Empty):
-                while True:  # drop what was not rendered yet
-                    self._prep_jobs.get_nowait()
-                    with self._lock:
-                        self._prep_pending -= 1
-            self._prep_jobs.put(None)
-            self._prep_thread.join(timeout=30.0)
+        dropped = self._preparer.cancel_pending()  # what was not rendered yet is not needed
+        self._prepared_done(dropped)
+        self._preparer.close(timeout=30.0)
         for renderer in self.renderers:
             renderer.close()
         if self.output is not None:
@@ -597,7 +572,7 @@ class VoiceSpeaker:
     @property
     def pace(self) -> float:
         """The current pace factor (1.0 at the start)."""
-        return PACES[self._pace_index]
+        return self._pace
 
     @property
     def rate(self) -> int:
@@ -715,38 +690,47 @@ class VoiceSpeaker:
             self._on_notice(key)
 
     def _enqueue_prepare(self, texts: Iterable[str]) -> None:
-        """Queue ``texts`` for the background preparer, starting it if needed."""
+        """Queue ``texts`` for the background preparer (renderers keep their own threads)."""
         if self._closed:
             return
-        if self._prep_thread is None:
-            self._prep_thread = threading.Thread(target=self._prepare_loop,
-                                                 name="samenspraak-tts-prepare", daemon=True)
-            self._prep_thread.start()
         for text in texts:
             with self._lock:
                 self._prep_pending += 1
                 self._prep_idle.clear()
-            self._prep_jobs.put(text)
-
-    def _prepare_loop(self) -> None:
-        """Background: render queued prompts one by one (renderers keep their own threads)."""
-        while (text := self._prep_jobs.get()) is not None:
             try:
-                self.pcm_for(text)
-            except Exception:  # a preparation failure must never end the preparer
-                _LOGGER.exception("preparing a prompt failed")
-            with self._lock:
-                self._prep_pending -= 1
-                if self._prep_pending == 0:
-                    self._prep_idle.set()
-        self._prep_idle.set()
+                self._preparer.submit(lambda text=text: self._prepare_one(text))
+            except WorkerClosed:  # close() came in between: nothing to prepare for
+                self._prepared_done(1)
+                return
+
+    def _prepare_one(self, text: str) -> None:
+        """On the preparer: render one prompt into the cache."""
+        try:
+            self.pcm_for(text)
+        except Exception:  # a preparation failure must never end the preparer
+            _LOGGER.exception("preparing a prompt failed")
+        finally:
+            self._prepared_done(1)
+
+    def _prepared_done(self, count: int) -> None:
+        """``count`` queued preparations are over (done or dropped)."""
+        if not count:
+            return
+        with self._lock:
+            self._prep_pending -= count
+            if self._prep_pending <= 0:
+                self._prep_pending = 0
+                self._prep_idle.set()
 
 
 def build_voice_speaker(lang: str, *, voice: str | None = None, rate: int | None = None,
-                        device: str | int | None = None, cache_dir: Path | None = None,
+                        device: str | int | None = None, cache_dir: Path,
                         on_notice: Callable[[str], None] | None = None,
                         print_fn: Callable[[str], None] = print) -> VoiceSpeaker:
-    """The usual live speaker: pyttsx3, then espeak-ng, then text; one warm output stream."""
+    """The usual live speaker: pyttsx3, then espeak-ng, then text; one warm output stream.
+
+    ``cache_dir`` is where rendered prompts are kept; the caller (the CLI) decides it.
+    """
     return VoiceSpeaker(
         [Pyttsx3Renderer(lang, voice), EspeakRenderer(lang, voice)],
         AudioOutput(device), RenderCache(cache_dir), rate=rate or DEFAULT_RATE,

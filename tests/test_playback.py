@@ -121,12 +121,10 @@ def test_busy_while_playing_and_timestamps_from_the_clock():
     assert not out.busy.is_set()
     out.play(pcm(250), SAMPLE_RATE)
     assert factory.streams[0].busy_seen == [True, True, True]
-    assert not out.busy.is_set()
+    assert not out.busy.is_set() and not out.is_playing()
     # clock readings: first write → 101, end → 102
     assert out.last_play_started == 101.0
     assert out.ended_at == 102.0
-    assert out.recently_audible(0.5, now=102.4)
-    assert not out.recently_audible(0.5, now=102.6)
     out.close()
 
 
@@ -214,6 +212,37 @@ def test_convert_pcm_identity_and_rate_change():
     data = pcm(2205)
     assert convert_pcm(data, SAMPLE_RATE, SAMPLE_RATE, 1) is data
     assert abs(len(convert_pcm(data, SAMPLE_RATE, 44100, 1)) // 2 - 4410) <= 2
+
+
+def test_convert_pcm_matches_what_pydub_did():
+    """The helpers replaced pydub's set_frame_rate/set_channels; the samples must not change."""
+    from assistant.audio import import_pydub
+
+    segment_module = import_pydub()[0]
+    data = pcm(2205)
+    seg = segment_module.AudioSegment(data=data, sample_width=2, frame_rate=SAMPLE_RATE,
+                                      channels=1)
+    expected = seg.set_frame_rate(48000).set_channels(2).raw_data
+    assert convert_pcm(data, SAMPLE_RATE, 48000, 2) == expected
+
+
+def test_the_stream_lives_on_one_named_worker_thread():
+    seen: list[str] = []
+    out, factory, _ = make()
+    factory.on_write = lambda: seen.append(threading.current_thread().name)
+    out.play(pcm(250), SAMPLE_RATE)
+    out.play(pcm(250), SAMPLE_RATE)
+    assert set(seen) == {"samenspraak-audio-out"}
+    out.close()
+    assert factory.streams[0].closed  # released on the worker when it stopped
+
+
+def test_a_missing_portaudio_means_no_output_device(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails as if not installed
+    out = AudioOutput()
+    with pytest.raises(NoOutputDevice, match="libportaudio2"):
+        out.open()
+    out.close()
 
 
 def test_importing_the_speech_modules_needs_no_sound_card_or_engine():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import stat
 import threading
+import time
 import wave
 from array import array
 from pathlib import Path
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from assistant import audio
 from assistant.chimes import chime_pcm
 from assistant.engine.messages import Chime
 from assistant.playback import (
@@ -22,7 +24,7 @@ from assistant.playback import (
 )
 from assistant.tts import (
     DEFAULT_RATE,
-    PACES,
+    PACE_LIMITS,
     PEAK_CEILING_DBFS,
     TARGET_DBFS,
     EspeakRenderer,
@@ -52,11 +54,7 @@ def levels(pcm: bytes) -> tuple[float, float]:
 
 
 def write_wav(path: Path, pcm: bytes, rate: int = SAMPLE_RATE) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
+    audio.write_wav(path, pcm, rate)
 
 
 class Counting:
@@ -102,6 +100,8 @@ class FakeOutput:
         self.fail = fail
         self.attempts = 0
         self.closed = False
+        self.interrupts = 0
+        self.playing = False
 
     def play(self, pcm: bytes, sample_rate: int) -> None:
         assert sample_rate == SAMPLE_RATE
@@ -109,6 +109,12 @@ class FakeOutput:
         if self.fail is not None:
             raise self.fail
         self.played.append(pcm)
+
+    def interrupt(self) -> None:
+        self.interrupts += 1
+
+    def is_playing(self) -> bool:
+        return self.playing
 
     def close(self) -> None:
         self.closed = True
@@ -208,8 +214,13 @@ def test_damaged_cache_file_counts_as_missing_and_goes(cache):
     assert not cache.path("bad").exists()
 
 
-def test_default_cache_dir_is_under_the_home_cache():
-    assert RenderCache().directory == Path.home() / ".cache" / "samenspraak" / "tts"
+def test_the_cache_directory_is_the_callers_choice(tmp_path):
+    with pytest.raises(TypeError):
+        RenderCache()  # no default of its own that could disagree with the CLI's
+    with pytest.raises(TypeError):
+        build_voice_speaker("nl")
+    assert RenderCache(tmp_path / "x").directory == tmp_path / "x"
+    assert not (tmp_path / "x").exists()  # created on first use only
 
 
 # --- voices -----------------------------------------------------------------------------------
@@ -261,7 +272,8 @@ def test_pyttsx3_renders_dutch_quietly_on_its_own_thread(tmp_path, capfd):
             renderer.render(f"Dit is zin {i}.", 150, out)
             check_wav(out)
         assert renderer.broken is None
-        assert renderer._thread is not None and renderer._thread.name == "samenspraak-pyttsx3"
+        assert renderer._worker.thread is not None
+        assert renderer._worker.thread.name == "samenspraak-pyttsx3"
     finally:
         renderer.close()
     assert "Audio saved" not in capfd.readouterr().out
@@ -487,18 +499,17 @@ def test_pace_changes_rate_and_duration_within_limits(cache):
     espeak = Counting(EspeakRenderer("nl"))
     spk, _, _ = speaker([espeak], cache)
     normal = spk.pcm_for(PROMPT)
-    assert spk.change_pace(faster=False)
+    spk.set_pace(0.8)
     slower = spk.pcm_for(PROMPT)
-    assert spk.change_pace(faster=True) and spk.change_pace(faster=True)
+    spk.set_pace(1.2)
     faster = spk.pcm_for(PROMPT)
     assert len(slower) > len(normal) * 1.05 and len(faster) < len(normal) * 0.95
-    assert [rate for _, rate in espeak.calls] == [150, 135, 165]
-    while spk.change_pace(faster=True):
-        pass
-    assert spk.pace == PACES[-1] and spk.rate == round(DEFAULT_RATE * 1.3)
-    while spk.change_pace(faster=False):
-        pass
-    assert spk.pace == PACES[0]
+    assert [rate for _, rate in espeak.calls] == [150, 120, 180]
+    assert spk.pace == 1.2 and spk.rate == round(DEFAULT_RATE * 1.2)
+    spk.set_pace(10)
+    assert spk.pace == PACE_LIMITS[1] == 2.0 and spk.rate == 2 * DEFAULT_RATE
+    spk.set_pace(0.1)
+    assert spk.pace == PACE_LIMITS[0] == 0.5 and spk.rate == DEFAULT_RATE // 2
 
 
 def test_pace_change_renders_the_prepared_prompts_again(cache):
@@ -506,9 +517,64 @@ def test_pace_change_renders_the_prepared_prompts_again(cache):
     spk, _, _ = speaker([espeak], cache)
     spk.prepare(["Welkom.", "Wie begint?"])
     assert spk.wait_prepared(timeout=30)
-    spk.change_pace(faster=True)
+    spk.set_pace(1.1)
+    assert spk.wait_prepared(timeout=30)
+    spk.set_pace(1.1)  # the same pace again renders nothing new
     assert spk.wait_prepared(timeout=30)
     assert sorted(rate for _, rate in espeak.calls) == [150, 150, 165, 165]
+    spk.close()
+
+
+# --- interrupting and audibility ----------------------------------------------------------------
+
+
+def test_interrupt_reaches_the_output_and_is_audible_follows_it(cache):
+    output = FakeOutput()
+    spk, _, _ = speaker([Failing()], cache, output)
+    assert not spk.is_audible()
+    output.playing = True
+    assert spk.is_audible()
+    spk.interrupt()
+    assert output.interrupts == 1
+
+
+def test_without_output_nothing_is_audible_and_interrupt_is_harmless(cache):
+    spk = VoiceSpeaker([Failing()], None, cache, print_fn=lambda text: None)
+    spk.interrupt()
+    assert not spk.is_audible()
+
+
+def test_interrupt_cuts_a_prompt_playing_on_a_real_output(cache):
+    """say() blocks until heard; interrupt() from another thread ends it early."""
+    writes: list[int] = []
+    first_write = threading.Event()
+
+    class Stream:
+        def start(self):
+            pass
+
+        def write(self, data):
+            writes.append(len(data))
+            first_write.set()
+            time.sleep(0.01)  # like a device: a block takes time to play
+
+        def stop(self):
+            pass
+
+        def close(self):
+            pass
+
+    output = AudioOutput(stream_factory=lambda device, rate, channels: Stream())
+    spk, _, _ = speaker([EspeakRenderer("nl")], cache, output)
+    pcm = spk.pcm_for(PROMPT)
+    saying = threading.Thread(target=spk.say, args=(PROMPT,))
+    saying.start()
+    assert first_write.wait(10)
+    assert spk.is_audible()
+    spk.interrupt()
+    saying.join(10)
+    assert not saying.is_alive() and not spk.is_audible()
+    assert sum(writes) < len(pcm) / 2
     spk.close()
 
 
