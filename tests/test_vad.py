@@ -7,7 +7,7 @@ from array import array
 
 import pytest
 
-from assistant.audio import audioop
+from assistant.audio import CHUNK_SAMPLES, audioop, chunks
 from assistant.engine.messages import SpeechEnded, SpeechStarted
 from assistant.rig.signals import noise, silence, speech_span
 from assistant.rig.speech import espeak_pcm
@@ -19,7 +19,7 @@ from assistant.vad import (
     VoiceActivity,
 )
 
-FRAME = 320  # samples in 20 ms at 16 kHz
+FRAME = CHUNK_SAMPLES  # samples in 20 ms at 16 kHz
 
 
 def frames(pattern: str) -> list[bytes]:
@@ -163,8 +163,8 @@ def listen(pcm: bytes, settings: VadSettings) -> tuple[list[tuple[float, object]
     """Feed 20 ms chunks; events with the audio position at which they fired."""
     vad = VoiceActivity(settings)
     events = []
-    for i in range(0, len(pcm), 640):
-        events.extend((vad.position, e) for e in vad.process(pcm[i:i + 640]))
+    for chunk in chunks(pcm):
+        events.extend((vad.position, e) for e in vad.process(chunk))
     return events, vad
 
 
@@ -226,6 +226,6 @@ def test_deciding_a_minute_of_audio_takes_little_cpu():
     minute = speech * (60 * 32000 // len(speech) + 1)
     vad = VoiceActivity(VadSettings())
     began = time.process_time()
-    for i in range(0, 60 * 32000, 640):
-        vad.process(minute[i:i + 640])
+    for chunk in chunks(minute[:60 * 32000]):
+        vad.process(chunk)
     assert time.process_time() - began < 1.0  # a few percent of one core at most
