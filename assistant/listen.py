@@ -7,11 +7,12 @@ chunk, and ``samenspraak hear`` feeds a WAV file through the very same object.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.engine.messages import Heard, SessionInput, SpeechEnded, SpeechStarted
+from assistant.engine.messages import Heard, Listen, SessionInput, SpeechEnded, SpeechStarted
 from assistant.ports import Recognizer
 from assistant.vad import END_SILENCE, UtteranceAudio, VoiceActivity
 
@@ -42,13 +43,16 @@ class UtteranceTiming:
     """What it recognised."""
 
 
-def moment_for(phrases: Sequence[str], fillers: Sequence[str], free_speech: bool,
-               short_answer: bool, recognizer_free: bool = True) -> Moment:
-    """The moment for a session's listening state: commands (plus fillers) or free speech."""
-    if free_speech and recognizer_free:
+def moment_for(listen: Listen, recognizer_free: bool = True) -> Moment:
+    """The moment for what a session listens for: commands (plus fillers) or free speech.
+
+    ``recognizer_free`` is False for a recognizer that cannot take free speech: it keeps its
+    grammar even when what is said matters beyond commands.
+    """
+    if listen.free_speech and recognizer_free:
         return Moment(None, END_SILENCE["free"])
-    grammar = tuple(dict.fromkeys([*phrases, *fillers]))
-    return Moment(grammar, END_SILENCE["yesno" if short_answer else "commands"])
+    grammar = tuple(dict.fromkeys([*listen.phrases, *listen.fillers]))
+    return Moment(grammar, END_SILENCE["yesno" if listen.short_answer else "commands"])
 
 
 class Listener:
@@ -66,6 +70,8 @@ class Listener:
         self._emit = emit
         self._clock = clock
         self._moment = Moment(None, END_SILENCE["commands"])
+        self._next_moment: Moment | None = None
+        self._moment_lock = threading.Lock()
         self._decoding = False
         self._chunk_end = 0.0
         self.last_timing: UtteranceTiming | None = None
@@ -76,19 +82,37 @@ class Listener:
         """The recognizer in use (None: voice activity only)."""
         return self._recognizer
 
+    @property
+    def moment(self) -> Moment:
+        """What is listened for now (a moment set since takes effect with the next chunk)."""
+        return self._moment
+
     def set_moment(self, moment: Moment) -> None:
-        """Listen for something else from the next utterance on (any thread may call this)."""
-        self._moment = moment
-        self._vad.end_silence = moment.end_silence
+        """Listen for something else from the next chunk on (any thread may call this).
+
+        The moment is only handed over here; the thread that feeds audio applies it, so voice
+        activity settings change only on the thread that uses them.
+        """
+        with self._moment_lock:
+            self._next_moment = moment
 
     def feed(self, pcm: bytes, captured_at: float | None = None) -> None:
         """Take a chunk of 16 kHz mono PCM; ``captured_at`` is when its last sample came in."""
+        self._apply_moment()
         self._chunk_end = self._clock() if captured_at is None else captured_at
         self._handle(self._vad.process(pcm), len(pcm))
 
     def flush(self) -> None:
         """The stream ended (or has a gap): close an utterance in progress."""
+        self._apply_moment()
         self._handle(self._vad.flush(), 0)
+
+    def _apply_moment(self) -> None:
+        with self._moment_lock:
+            moment, self._next_moment = self._next_moment, None
+        if moment is not None:
+            self._moment = moment
+            self._vad.end_silence = moment.end_silence
 
     def _handle(self, events: list, chunk_bytes: int) -> None:
         for event in events:

@@ -1,4 +1,11 @@
-"""Drive a session in real time from a queue of inputs (typed lines, or a listening thread)."""
+"""Drive a session in real time: a queue of inputs, a prompt player, an event log, typed lines.
+
+Other threads (the microphone, the key reader, the prompt player) put inputs on one
+:class:`LiveInputs` queue; :func:`run_live` pumps the session from it on the calling thread and
+hands every effect to the driver's ``perform``. Speech never blocks that thread: the
+:class:`PromptPlayer` plays prompts in order on a thread of its own and reports each one back
+as :class:`~assistant.engine.messages.PromptPlayed`.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +15,142 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TextIO
 
 from assistant.engine.clock import Clock
-from assistant.engine.messages import Chime, Heard, Intent, KeyCommand, LogEvent, Summary, _num
+from assistant.engine.exercises import Exercise
+from assistant.engine.messages import (
+    Chime,
+    CutSpeech,
+    Effect,
+    Heard,
+    Intent,
+    KeyCommand,
+    Log,
+    LogEvent,
+    PlayChime,
+    Proceed,
+    PromptPlayed,
+    Say,
+    SessionInput,
+    SetPace,
+    Stop,
+    Summary,
+    log_line,
+)
+from assistant.engine.pump import Perform, perform_all, pump
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
+from assistant.engine.timing import Timing
+from assistant.ports import Speaker
+from assistant.worker import OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
 
-END_OF_INPUT = object()
-"""Put on the input queue when no more input will come (end of typed input)."""
+DRAIN_SECONDS = 60.0
+"""Longest wait for the last prompts (the goodbye) to be heard before the program ends."""
 
 
-def run_live(session: Session, inputs: queue.Queue, clock: Clock,
-             on_idle: Callable[[], None] | None = None,
+class LiveInputs:
+    """The inputs of a live session, from any thread, in real time: an input source for pump."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._queue: queue.Queue[SessionInput] = queue.Queue()
+
+    def put(self, item: SessionInput) -> None:
+        """Hand the session an input (any thread)."""
+        self._queue.put(item)
+
+    def next_input(self, session: Session) -> SessionInput | None:
+        """The next input; None once the session's next deadline has come."""
+        deadline = session.next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+def run_live(session: Session, inputs: LiveInputs, perform: Perform,
              on_interrupt: Callable[[], None] | None = None) -> None:
-    """Run ``session`` until it is done: inputs from the queue, deadlines from the clock.
+    """Run ``session`` until it is done.
 
     Ctrl-C (KeyboardInterrupt) ends the session kindly, with its summary; ``on_interrupt``
     runs first (to cut off a prompt that is still playing).
     """
     try:
-        session.start()
-        if on_idle is not None:
-            on_idle()
-        while not session.done:
-            deadline = session.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - clock.now())
-            try:
-                item = inputs.get(timeout=timeout)
-            except queue.Empty:
-                session.tick()
-                continue
-            if item is END_OF_INPUT:
-                session.stop()
-            elif callable(item):
-                item(session)  # a control message from another thread, run on this one
-            else:
-                session.handle(item)
-            session.tick()
-            if on_idle is not None:
-                on_idle()
+        pump(session, inputs, perform)
     except KeyboardInterrupt:
         if on_interrupt is not None:
             on_interrupt()
-        session.stop()
+        perform_all(session.handle(Stop()), perform)
+
+
+class PromptPlayer:
+    """Plays prompts and chimes in order on one owner thread; reports each back when heard.
+
+    ``speaker`` blocks while it speaks; this player never does. A :class:`CutSpeech` drops what
+    is queued and cuts what is playing. Every prompt is reported, also when the speaker failed
+    on it, so a session never waits for a prompt that will not come.
+    """
+
+    def __init__(self, speaker: Speaker, report: Callable[[SessionInput], None]) -> None:
+        self.speaker = speaker
+        """The speaker that does the talking."""
+        self._report = report
+        self._worker = OwnerThread("samenspraak-prompts")
+        self._generation = 0
+
+    def perform(self, effect: Effect) -> None:
+        """Carry out a speech effect (others are ignored)."""
+        if isinstance(effect, Say | PlayChime):
+            generation = self._generation
+            self._submit(lambda: self._play(effect, generation))
+        elif isinstance(effect, SetPace):
+            self._submit(lambda: self.speaker.set_pace(effect.factor))
+        elif isinstance(effect, CutSpeech):
+            self.cut()
+
+    def cut(self) -> None:
+        """Cut the prompt that is playing and drop the queued ones (any thread)."""
+        self._generation += 1
+        self._worker.cancel_pending()
+        self.speaker.interrupt()
+
+    def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
+        """Wait until everything queued has been played; False on timeout."""
+        try:
+            self._worker.call(lambda: None, timeout=timeout)
+        except (TimeoutError, WorkerClosed):  # a hung speaker or a closed player: stop waiting
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop playing and release the speaker."""
+        self._worker.close(timeout=5.0)
+        self.speaker.close()
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        try:
+            self._worker.submit(job)
+        except WorkerClosed:  # the session outlived its player (closing): nothing to play on
+            _LOGGER.debug("prompt dropped: the player is closed")
+
+    def _play(self, effect: Say | PlayChime, generation: int) -> None:
+        try:
+            if generation != self._generation:
+                return  # cut while it was queued
+            if isinstance(effect, Say):
+                self.speaker.say(effect.text)
+            else:
+                self.speaker.chime(effect.chime)
+        except Exception:  # a failing speaker must never leave the session waiting
+            _LOGGER.exception("playing a prompt failed")
+        finally:
+            self._report(PromptPlayed(effect.prompt))
 
 
 class EventLog:
@@ -75,8 +170,8 @@ class EventLog:
 
     def __call__(self, event: LogEvent) -> None:
         """Write one event with its time since the start."""
-        t = _num(round(self._clock.now() - self._t0, 3))
-        self._stream.write(json.dumps({"t": t, **event.payload()}, ensure_ascii=False) + "\n")
+        line = log_line(self._clock.now() - self._t0, event)
+        self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._stream.flush()
 
     def close(self) -> None:
@@ -98,39 +193,74 @@ class TextSpeaker:
         """Show a chime as a small mark."""
         print("  ♪", file=self._out, flush=True)
 
-    def change_pace(self, faster: bool) -> bool:
+    def set_pace(self, factor: float) -> None:
         """Printed text has no pace."""
-        return False
 
     def prepare(self, texts: object) -> None:
         """Nothing to render ahead."""
+
+    def interrupt(self) -> None:
+        """A printed line cannot be cut."""
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-def empty_line(session: Session) -> None:
-    """An empty line (or Enter): done, or go on, whichever fits the moment."""
-    allowed = session.listening().intents
-    for intent in (Intent.DONE, Intent.RESUME, Intent.NEXT):
-        if intent in allowed:
-            session.handle(KeyCommand(intent))
-            return
-    session.handle(Heard(""))
+TYPED_KEYS: Mapping[str, Intent] = {"j": Intent.YES, "y": Intent.YES, "n": Intent.NO,
+                                    "p": Intent.PAUSE, "s": Intent.STOP, "h": Intent.REPEAT,
+                                    "r": Intent.REPEAT}
+"""Keys (then Enter) that stand for commands when nothing can hear; an empty line is done/next."""
 
 
-def read_typed_lines(stream: TextIO, inputs: queue.Queue) -> threading.Thread:
-    """Read typed lines on a daemon thread; each line is an utterance, an empty line done/next."""
+class LineReader:
+    """Reads a stream of typed lines on one daemon thread, for the life of a session.
 
-    def reader() -> None:
-        for line in stream:
-            text = line.strip()
-            inputs.put(Heard(text) if text else empty_line)
-        inputs.put(END_OF_INPUT)
+    With ``keys`` each line is a key (its first letter, see :data:`TYPED_KEYS`); without, each
+    line is an utterance. An empty line is :class:`Proceed`. At the end of the stream,
+    ``at_end`` (if any) is put on the queue. :meth:`start` may be called any number of times:
+    one thread reads, however often the microphone comes and goes.
+    """
 
-    thread = threading.Thread(target=reader, name="typed-input", daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, stream: TextIO, put: Callable[[SessionInput], None], *,
+                 keys: Mapping[str, Intent] | None = None,
+                 at_end: SessionInput | None = None) -> None:
+        self._stream = stream
+        self._put = put
+        self._keys = keys
+        self._at_end = at_end
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        """Whether the reading thread runs (or has run)."""
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Start reading, unless already reading."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="typed-input",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        for line in self._stream:
+            item = self.parse(line)
+            if item is not None:
+                self._put(item)
+        if self._at_end is not None:
+            self._put(self._at_end)
+
+    def parse(self, line: str) -> SessionInput | None:
+        """What one typed line means (None: nothing)."""
+        text = line.strip()
+        if not text:
+            return Proceed()
+        if self._keys is None:
+            return Heard(text)
+        intent = self._keys.get(text.lower()[:1])
+        return KeyCommand(intent) if intent else None
 
 
 def summary_lines(summary: Summary, texts: Texts) -> list[str]:
@@ -142,3 +272,30 @@ def summary_lines(summary: Summary, texts: Texts) -> list[str]:
                             attempts=summary.mirror_attempts))
     lines += [texts.line("summary_agreement", agreement=a) for a in summary.agreements]
     return lines
+
+
+def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Clock,
+             timing: Timing, events: Path | None = None, stdin: TextIO | None = None,
+             out: TextIO | None = None) -> Summary:
+    """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard."""
+    inputs = LiveInputs(clock)
+    player = PromptPlayer(TextSpeaker(out), inputs.put)
+    log = EventLog.open(events, clock) if events else None
+    session = Session(exercise, names, texts, clock, timing, pace_adjustable=False)
+    LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
+
+    def perform(effect: Effect) -> None:
+        if isinstance(effect, Log):
+            if log is not None:
+                log(effect.event)
+        else:
+            player.perform(effect)
+
+    try:
+        run_live(session, inputs, perform, on_interrupt=player.cut)
+        player.drain()
+    finally:
+        player.close()
+        if log is not None:
+            log.close()
+    return session.summary()

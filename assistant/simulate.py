@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import tomllib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +27,21 @@ from assistant.engine.clock import VirtualClock
 from assistant.engine.errors import read_user_file
 from assistant.engine.exercises import Exercise
 from assistant.engine.messages import (
+    Effect,
     Heard,
-    LogEvent,
+    Log,
+    PlayChime,
+    PromptPlayed,
+    Say,
     SessionInput,
     SpeechEnded,
     SpeechStarted,
-    _num,
+    log_line,
 )
-from assistant.engine.session import Session, Timing
+from assistant.engine.pump import pump
+from assistant.engine.session import Session
 from assistant.engine.texts import LANGUAGES, Texts
-from assistant.ports import NullSpeaker
+from assistant.engine.timing import Timing
 
 MAX_VIRTUAL_SECONDS = 24 * 3600
 """A simulated session longer than a day means the engine is stuck."""
@@ -144,41 +150,63 @@ def _events_of(reply: Reply, now: float) -> list[tuple[float, SessionInput | Non
     return [(start + reply.seconds, None)]
 
 
+class ScriptedCouple:
+    """The couple of a scenario, on a virtual clock: an input source for :func:`pump`.
+
+    Whenever the assistant waits and nothing is pending, the next reply is scheduled; a reply
+    that belonged to a wait that is over is dropped. Prompts are heard the moment they are said.
+    """
+
+    def __init__(self, scenario: Scenario, clock: VirtualClock) -> None:
+        self._replies = iter(scenario.replies)
+        self._clock = clock
+        self._pending: list[tuple[float, int, SessionInput | None]] = []
+        self._order = itertools.count()
+        self._serial = -1
+        self._now: deque[SessionInput] = deque()
+
+    def played(self, prompt: int) -> None:
+        """A prompt was said: in a simulation it is heard at once."""
+        self._now.append(PromptPlayed(prompt))
+
+    def next_input(self, session: Session) -> SessionInput | None:
+        """The next input, moving the clock to it; None when a deadline comes first."""
+        if self._clock.now() > MAX_VIRTUAL_SECONDS:
+            raise SimulationStuck(f"still running after {MAX_VIRTUAL_SECONDS} virtual seconds")
+        if self._now:
+            return self._now.popleft()
+        if session.wait_serial != self._serial:
+            self._pending.clear()  # the wait the reply belonged to is over; the rest is not heard
+            self._serial = session.wait_serial
+        if session.waiting and not self._pending:
+            reply = next(self._replies, None)
+            if reply is not None:
+                for when, item in _events_of(reply, self._clock.now()):
+                    heapq.heappush(self._pending, (when, next(self._order), item))
+        deadline = session.next_deadline()
+        if self._pending and (deadline is None or self._pending[0][0] < deadline):
+            when, _, item = heapq.heappop(self._pending)
+            self._clock.advance_to(when)
+            return item
+        if deadline is None:
+            raise SimulationStuck(f"nothing left to wait for at t={self._clock.now():g} "
+                                  f"in phase {session.phase}")
+        self._clock.advance_to(deadline)
+        return None
+
+
 def simulate(exercise: Exercise, scenario: Scenario, names: tuple[str, str], texts: Texts,
              timing: Timing, emit: Callable[[dict], None]) -> Session:
     """Run the session to its end; ``emit`` receives each log line as a JSON-ready dict."""
     clock = VirtualClock()
+    couple = ScriptedCouple(scenario, clock)
 
-    def log(event: LogEvent) -> None:
-        emit({"t": _num(round(clock.now(), 3)), **event.payload()})
+    def perform(effect: Effect) -> None:
+        if isinstance(effect, Log):
+            emit(log_line(clock.now(), effect.event))
+        elif isinstance(effect, Say | PlayChime):
+            couple.played(effect.prompt)
 
-    session = Session(exercise, names, texts, clock, NullSpeaker(), log, timing)
-    replies = iter(scenario.replies)
-    pending: list[tuple[float, int, SessionInput | None]] = []
-    order = itertools.count()
-    serial = -1
-    session.start()
-    while not session.done:
-        if session.wait_serial != serial:
-            pending.clear()  # the wait the reply belonged to is over; the rest is not heard
-            serial = session.wait_serial
-        if session.waiting and not pending:
-            reply = next(replies, None)
-            if reply is not None:
-                for when, item in _events_of(reply, clock.now()):
-                    heapq.heappush(pending, (when, next(order), item))
-        deadline = session.next_deadline()
-        if pending and (deadline is None or pending[0][0] < deadline):
-            when, _, item = heapq.heappop(pending)
-            clock.advance_to(when)
-            if item is not None:
-                session.handle(item)
-        elif deadline is not None:
-            clock.advance_to(deadline)
-            session.tick()
-        else:
-            raise SimulationStuck(f"nothing left to wait for at t={clock.now():g} "
-                                  f"in phase {session.phase}")
-        if clock.now() > MAX_VIRTUAL_SECONDS:
-            raise SimulationStuck(f"still running after {MAX_VIRTUAL_SECONDS} virtual seconds")
+    session = Session(exercise, names, texts, clock, timing)
+    pump(session, couple, perform)
     return session

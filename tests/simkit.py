@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.engine.exercises import Exercise, parse_exercise
-from assistant.engine.session import Session, Timing
+from assistant.engine.session import Session
 from assistant.engine.texts import load_texts
+from assistant.engine.timing import Timing
 from assistant.simulate import Reply, Scenario, simulate
 
 

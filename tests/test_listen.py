@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from assistant.engine.intents import IntentMatcher
-from assistant.engine.messages import Heard, SpeechEnded, SpeechStarted
+from assistant.engine.messages import Heard, Listen, SpeechEnded, SpeechStarted
 from assistant.engine.texts import load_texts
 from assistant.listen import Listener, moment_for
 from assistant.vad import END_SILENCE, VadSettings, VoiceActivity
@@ -69,7 +70,8 @@ def test_unknown_speech_gives_activity_but_no_heard() -> None:
 
 def test_the_moment_sets_grammar_and_endpointing() -> None:
     matcher = IntentMatcher(load_texts("nl"))
-    moment = moment_for(["ja", "nee"], matcher.fillers, free_speech=False, short_answer=True)
+    moment = moment_for(Listen(("ja", "nee"), tuple(matcher.fillers), free_speech=False,
+                               short_answer=True))
     assert moment.end_silence == END_SILENCE["yesno"]
     frames = [LOUD] * 20 + [QUIET] * 22 + [LOUD] * 20 + [QUIET] * 60
     out, recognizer = run(frames, ["ja", "nee"], moment)
@@ -77,16 +79,30 @@ def test_the_moment_sets_grammar_and_endpointing() -> None:
     assert [e for e in out if isinstance(e, Heard)] == [Heard("ja"), Heard("nee")]
     assert recognizer.grammars[0][:2] == ["ja", "nee"] and "eh" in recognizer.grammars[0]
     # the same pause inside a command-moment utterance does not end it
-    commands = moment_for(["klaar"], [], free_speech=False, short_answer=False)
+    commands = moment_for(Listen(("klaar",), (), free_speech=False, short_answer=False))
     out, _ = run(frames, ["klaar"], commands)
     assert [e for e in out if isinstance(e, Heard)] == [Heard("klaar")]
 
 
 def test_free_speech_lifts_the_grammar_where_the_recognizer_can() -> None:
-    assert moment_for(["klaar"], [], free_speech=True, short_answer=False).phrases is None
-    limited = moment_for(["klaar"], [], free_speech=True, short_answer=False,
-                         recognizer_free=False)
-    assert limited.phrases == ("klaar",)
+    agreement = Listen(("klaar",), ("eh",), free_speech=True, short_answer=False)
+    free = moment_for(agreement)
+    assert free.phrases is None and free.end_silence == END_SILENCE["free"]
+    limited = moment_for(agreement, recognizer_free=False)
+    assert limited.phrases == ("klaar", "eh") and limited.end_silence == END_SILENCE["commands"]
+
+
+def test_a_moment_set_from_another_thread_is_applied_by_the_feeding_thread() -> None:
+    vad = VoiceActivity(VadSettings(end_silence=0.8), is_speech=loud_is_speech)
+    listener = Listener(vad, FakeRecognizer(["ja"]), lambda item: None)
+    moment = moment_for(Listen(("ja", "nee"), (), free_speech=False, short_answer=True))
+    setter = threading.Thread(target=listener.set_moment, args=(moment,))
+    setter.start()
+    setter.join()
+    # handed over, not applied: the voice activity settings are untouched until audio comes
+    assert vad.end_silence == 0.8 and listener.moment != moment
+    listener.feed(QUIET)
+    assert vad.end_silence == END_SILENCE["yesno"] and listener.moment == moment
 
 
 def test_without_a_recognizer_only_voice_activity_counts() -> None:

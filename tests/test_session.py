@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from simkit import exercise, run, say, silence, talk
 
-from assistant.engine.session import Timing
+from assistant.engine.timing import Timing
 
 TURN_MIRROR = """
 [[step]]

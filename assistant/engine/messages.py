@@ -1,8 +1,10 @@
 """Small messages that pass between the parts of a session.
 
-Inputs flow into the session (:class:`Heard`, :class:`SpeechStarted`, :class:`SpeechEnded`,
-:class:`KeyCommand`); log events flow out of it (:class:`PhaseChanged`, :class:`Said`,
-:class:`HeardLogged`, :class:`TimerFired`, :class:`Ended`, :class:`Summary`).
+The session is sans-I/O: :data:`SessionInput` flows in (something heard, speech started or
+ended, a key, a prompt that has been heard, a notice, a stop), :data:`Effect` flows out (say
+this, play that chime, log this event, speak at this pace, cut the speech, listen for this).
+Log events (:class:`PhaseChanged`, :class:`Said`, :class:`HeardLogged`, :class:`TimerFired`,
+:class:`Ended`, :class:`Summary`) are the public JSON contract of the event log.
 """
 
 from __future__ import annotations
@@ -69,7 +71,35 @@ class KeyCommand:
     """The command the key stands for."""
 
 
-SessionInput = Heard | SpeechStarted | SpeechEnded | KeyCommand
+@dataclass(frozen=True)
+class Proceed:
+    """An empty line or Enter: "klaar" or "verder", whichever fits the moment."""
+
+
+@dataclass(frozen=True)
+class PromptPlayed:
+    """The speaker has finished a prompt or chime (heard, printed, cut short or failed)."""
+
+    prompt: int
+    """The number of the :class:`Say` or :class:`PlayChime` effect that is over."""
+
+
+@dataclass(frozen=True)
+class Announce:
+    """A notice to say at once (a fallback, a lost device), changing nothing else."""
+
+    text: str
+    """The sentence, already in the session's language."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End now, kindly, with the summary (Ctrl-C, end of typed input, a lost device)."""
+
+
+SessionInput = (Heard | SpeechStarted | SpeechEnded | KeyCommand | Proceed | PromptPlayed
+                | Announce | Stop)
+"""Everything a driver can hand to :meth:`Session.handle`."""
 
 
 # --- log events (the public JSON contract) --------------------------------------------------
@@ -176,6 +206,73 @@ class Summary:
 LogEvent = PhaseChanged | Said | HeardLogged | TimerFired | Ended | Summary
 
 
+def log_line(t: float, event: LogEvent) -> dict:
+    """One line of the JSON event log: seconds since the start, then the event's fields."""
+    return {"t": _num(round(t, 3)), **event.payload()}
+
+
 def _num(value: float) -> float | int:
     """Render whole seconds as integers in the log."""
     return int(value) if float(value).is_integer() else round(value, 2)
+
+
+# --- effects (what the session asks its driver to do) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak a sentence; report :class:`PromptPlayed` with ``prompt`` once it has been heard."""
+
+    text: str
+    """The sentence."""
+    prompt: int
+    """Its number, unique within the session."""
+
+
+@dataclass(frozen=True)
+class PlayChime:
+    """Play a chime after what is already queued; report :class:`PromptPlayed` when done."""
+
+    chime: Chime
+    """Which chime."""
+    prompt: int
+    """Its number, unique within the session (shared with :class:`Say`)."""
+
+
+@dataclass(frozen=True)
+class Log:
+    """Write one event to the event log (and nowhere else)."""
+
+    event: LogEvent
+    """The event."""
+
+
+@dataclass(frozen=True)
+class SetPace:
+    """Speak at another pace from the next prompt on."""
+
+    factor: float
+    """Speaking rate relative to the normal one (1.0)."""
+
+
+@dataclass(frozen=True)
+class CutSpeech:
+    """Stop the prompt that is playing and drop the queued ones; no report is needed for them."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """What is worth listening for from now on (sent whenever it changes)."""
+
+    phrases: tuple[str, ...]
+    """The command phrases valid now, for a recognizer's grammar."""
+    fillers: tuple[str, ...]
+    """Words that may surround a command (and the partners' names)."""
+    free_speech: bool
+    """True when what is said matters beyond commands (an agreement is being stated)."""
+    short_answer: bool
+    """True when a ja/nee is expected: the end of speech can be detected sooner."""
+
+
+Effect = Say | PlayChime | Log | SetPace | CutSpeech | Listen
+"""Everything the session can ask of its driver."""

@@ -1,33 +1,17 @@
-"""The command line: the only place that reads arguments and environment variables."""
+"""Settings, built once from the arguments and the environment, and the argument parser."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
-import queue
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.engine.errors import UsageError
-from assistant.engine.exercises import (
-    Exercise,
-    ExerciseError,
-    find_exercise,
-    list_exercises,
-    load_exercise_file,
-)
-from assistant.engine.session import Timing, with_overrides
-from assistant.engine.texts import LANGUAGES, Texts, TextsError, load_texts
-from assistant.simulate import ScenarioError, load_scenario, simulate
-
-_LOGGER = logging.getLogger(__name__)
+from assistant.engine.texts import LANGUAGES
+from assistant.engine.timing import Timing, with_overrides
+from assistant.voice import RECOGNIZERS, VoiceSettings
 
 EXIT_USAGE = 2
-RECOGNIZERS = ("auto", "vosk", "pocketsphinx", "none")
 
 
 @dataclass(frozen=True)
@@ -36,6 +20,8 @@ class Settings:
 
     command: str
     """The subcommand."""
+    cache_dir: Path
+    """Where rendered prompts are cached ($SAMENSPRAAK_CACHE, else $XDG_CACHE_HOME/samenspraak)."""
     exercise: str | None = None
     """Exercise id."""
     file: Path | None = None
@@ -57,9 +43,7 @@ class Settings:
     rate: int | None = None
     """TTS words per minute."""
     model: Path | None = None
-    """Vosk model folder."""
-    model_env: str | None = None
-    """SAMENSPRAAK_MODEL from the environment."""
+    """Vosk model folder: --model, else SAMENSPRAAK_MODEL."""
     input_device: str | None = None
     """Microphone (name or index)."""
     output_device: str | None = None
@@ -70,8 +54,6 @@ class Settings:
     """What hear listens for: commands, yesno or free."""
     recognizer: str = "auto"
     """Which recognizer: auto, vosk, pocketsphinx or none."""
-    cache_dir: Path | None = None
-    """Where rendered prompts are cached."""
     verbose: bool = False
     """Log more."""
 
@@ -186,105 +168,24 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
         names=tuple(n.strip() for n in args.names) if get("names") else None,
         input=get("input") or "voice", durations=tuple(get("duration") or ()),
         events=get("events"), scenario=get("scenario"), voice=get("voice"), rate=get("rate"),
-        model=get("model"), model_env=environ.get("SAMENSPRAAK_MODEL") or None,
+        model=get("model") or (Path(environ["SAMENSPRAAK_MODEL"]).expanduser()
+                               if environ.get("SAMENSPRAAK_MODEL", "").strip() else None),
         input_device=get("input_device"), output_device=get("output_device"),
         wav=get("wav"), expect=get("expect") or "commands", cache_dir=Path(cache),
         recognizer=get("recognizer") or "auto",
         verbose=args.verbose)
 
 
-def _load_exercise(settings: Settings, lang: str | None) -> Exercise:
-    if settings.file is not None:
-        if settings.exercise:
-            raise UsageError("give an exercise id or --file, not both")
-        exercise = load_exercise_file(settings.file)
-        if lang and exercise.lang != lang:
-            raise UsageError(f"{settings.file} is in '{exercise.lang}', not '{lang}'")
-        return exercise
-    if not settings.exercise:
-        raise UsageError("which exercise? give its id (see 'samenspraak list') or --file PATH")
-    return find_exercise(settings.exercise, lang)
+def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:
+    """What the voice driver needs of the settings."""
+    return VoiceSettings(cache_dir=settings.cache_dir, recognizer=settings.recognizer,
+                         model=settings.model, voice=settings.voice, rate=settings.rate,
+                         input_device=settings.input_device,
+                         output_device=settings.output_device, events=settings.events,
+                         timing=timing)
 
 
-def _names(settings: Settings, texts: Texts, fallback: tuple[str, str] | None = None
-           ) -> tuple[str, str]:
-    names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
-    if not all(names) or names[0].casefold() == names[1].casefold():
-        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
-    return names  # type: ignore[return-value]
-
-
-def cmd_list(settings: Settings) -> int:
-    """Print the exercises."""
-    for lang in [settings.lang] if settings.lang else list(LANGUAGES):
-        for ex in list_exercises(lang):
-            print(f"{ex.id:<20} {lang}  {ex.minutes:>3g} min  {ex.title}")
-    return 0
-
-
-def cmd_simulate(settings: Settings) -> int:
-    """Run a session on the virtual clock and print the event log."""
-    assert settings.scenario is not None
-    scenario = load_scenario(settings.scenario)
-    exercise = _load_exercise(settings, settings.lang or scenario.lang)
-    texts = load_texts(exercise.lang)
-    names = _names(settings, texts, scenario.names)
-    timing = with_overrides(Timing(), dict(settings.durations))
-
-    def emit(line: dict) -> None:
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    simulate(exercise, scenario, names, texts, timing, emit)
-    return 0
-
-
-def cmd_run(settings: Settings) -> int:
-    """Run an exercise live: text mode here, voice mode in assistant.voice."""
-    from assistant.engine.clock import RealClock
-    from assistant.engine.session import Session
-    from assistant.live import EventLog, TextSpeaker, read_typed_lines, run_live, summary_lines
-
-    exercise = _load_exercise(settings, settings.lang)
-    texts = load_texts(exercise.lang)
-    names = _names(settings, texts)
-    clock = RealClock()
-    if settings.input == "voice":
-        from assistant.voice import run_voice
-        return run_voice(settings, exercise, texts, names, clock)
-    timing = with_overrides(Timing(silence_ends_turns=False), dict(settings.durations))
-    log = EventLog.open(settings.events, clock) if settings.events else None
-    inputs: queue.Queue = queue.Queue()
-    session = Session(exercise, names, texts, clock, TextSpeaker(),
-                      log or (lambda event: None), timing)
-    print(texts.line("prompt_hint"), flush=True)
-    read_typed_lines(sys.stdin, inputs)
-    try:
-        run_live(session, inputs, clock)
-    finally:
-        if log:
-            log.close()
-    print("\n".join(summary_lines(session.summary(), texts)))
-    return 0
-
-
-COMMANDS = {"list": cmd_list, "simulate": cmd_simulate, "run": cmd_run}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``samenspraak`` command."""
-    settings = parse_settings(argv, dict(os.environ))
-    logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if settings.command in COMMANDS:
-            return COMMANDS[settings.command](settings)
-        from assistant import voice
-        return voice.COMMANDS[settings.command](settings)
-    except (UsageError, ExerciseError, ScenarioError, TextsError) as err:
-        print(f"samenspraak: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # a second Ctrl-C while the session was already closing
-        return 130
-    except BrokenPipeError:  # output piped into a reader that quit early (e.g. `| head`)
-        sys.stderr.close()
-        return 0
+def timing_for(settings: Settings, silence_ends_turns: bool = True) -> Timing:
+    """The session's durations, with the command line's overrides."""
+    return with_overrides(Timing(silence_ends_turns=silence_ends_turns),
+                          dict(settings.durations))

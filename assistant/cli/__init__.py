@@ -1,0 +1,47 @@
+"""The command line: the only place that reads arguments and environment variables.
+
+``samenspraak COMMAND``: every command lives in this package — :mod:`assistant.cli.sessions`
+(list, simulate, run) and :mod:`assistant.cli.diagnostics` (check, hear). Settings are built
+once, here, and handed on as frozen objects; nothing imports this package back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from assistant.cli.settings import EXIT_USAGE, parse_settings
+from assistant.engine.errors import UsageError
+from assistant.engine.exercises import ExerciseError
+from assistant.engine.texts import TextsError
+from assistant.simulate import ScenarioError, SimulationStuck
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``samenspraak`` command."""
+    from assistant.cli import diagnostics, sessions
+
+    commands = {"list": sessions.cmd_list, "simulate": sessions.cmd_simulate,
+                "run": sessions.cmd_run, "check": diagnostics.cmd_check,
+                "hear": diagnostics.cmd_hear}
+    settings = parse_settings(argv, dict(os.environ))
+    logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return commands[settings.command](settings)
+    except (UsageError, ExerciseError, ScenarioError, TextsError) as err:
+        print(f"samenspraak: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SimulationStuck as err:  # an exercise or scenario that never ends
+        print(f"samenspraak: the simulation got stuck: {err}; check the exercise's jumps "
+              "and durations", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C while the session was already closing
+        return 130
+    except BrokenPipeError:  # output piped into a reader that quit early (e.g. `| head`)
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,148 @@
+"""The diagnostics: ``samenspraak check`` (devices, a chime, a recording, the model) and
+``samenspraak hear`` (a WAV file through the very listening path a session uses)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from assistant.cli.settings import EXIT_USAGE, Settings
+from assistant.engine.intents import IntentMatcher
+from assistant.engine.messages import Heard, Intent, Listen
+from assistant.engine.texts import load_texts
+from assistant.voice import open_recognizer
+
+
+def cmd_hear(settings: Settings) -> int:
+    """Recognise a WAV file through the live listening path and print one JSON line."""
+    from assistant.audio import chunks, read_wav_pcm16
+    from assistant.audiofile import AudioFileError
+    from assistant.listen import Listener, moment_for
+    from assistant.vad import VoiceActivity
+
+    texts = load_texts(settings.lang or "nl")
+    assert settings.wav is not None, "the parser makes the file required"
+    try:
+        pcm = read_wav_pcm16(settings.wav, 16000)
+    except AudioFileError as err:
+        print(f"samenspraak: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    recognizer, _ = open_recognizer(settings.recognizer, texts.lang, settings.model)
+    if recognizer is None:
+        print(f"samenspraak: no speech recognizer for '{texts.lang}': "
+              "install a vosk model (see models/README.md)", file=sys.stderr)
+        return EXIT_USAGE
+    matcher = IntentMatcher(texts)
+    allowed = {Intent.YES, Intent.NO} if settings.expect == "yesno" else set(Intent)
+    heard: list[str] = []
+    listener = Listener(VoiceActivity(), recognizer,
+                        lambda item: heard.append(item.text) if isinstance(item, Heard) else None)
+    listen = Listen(tuple(matcher.phrases_for(allowed)), tuple(matcher.fillers),
+                    settings.expect == "free", settings.expect == "yesno")
+    listener.set_moment(moment_for(listen, recognizer.free_speech))
+    for piece in chunks(pcm):
+        listener.feed(piece)
+    listener.feed(b"\x00" * 32000)  # a second of silence closes the last utterance
+    listener.flush()
+    text = " ".join(t for t in heard if t).strip()
+    intent = matcher.match(text, allowed) if settings.expect != "free" else None
+    print(json.dumps({"text": text, "intent": intent.value if intent else None},
+                     ensure_ascii=False))
+    return 0
+
+
+def _verdict(ok: bool, line: str, advice: str = "") -> bool:
+    mark = "ok  " if ok else "FAIL"
+    print(f"[{mark}] {line}" + (f"\n       → {advice}" if advice and not ok else ""))
+    return ok
+
+
+def cmd_check(settings: Settings) -> int:
+    """List devices, play a chime, record three seconds, load the model; say what to do."""
+    from assistant.devices import AudioUnavailable, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioUnavailable as err:  # PortAudio or sounddevice missing or broken
+        _verdict(False, f"audio system: {err}", "run scripts/setup (it installs PortAudio)")
+        devices = []
+    print("audio devices:")
+    for dev in devices:
+        kinds = "/".join(k for k, n in (("in", dev.inputs), ("out", dev.outputs)) if n)
+        print(f"  {dev.index:>2}  {dev.name:<40} {kinds:<6} {dev.default_rate:.0f} Hz")
+    has_out = any(d.outputs for d in devices)
+    has_in = any(d.inputs for d in devices)
+    all_ok = _verdict(has_out, "a loudspeaker is present" if has_out else "no loudspeaker",
+                      "plug in a speaker or headphones; sessions then print their text")
+    if has_out:
+        all_ok &= _check_output(settings)
+    all_ok &= _verdict(has_in, "a microphone is present" if has_in else "no microphone",
+                       "plug in a microphone; sessions then use keys and timers")
+    if has_in:
+        all_ok &= _check_input(settings)
+    all_ok &= _check_recognizer(settings)
+    print("all fine" if all_ok else "see the advice above")
+    return 0 if all_ok else 1
+
+
+def _check_output(settings: Settings) -> bool:
+    from assistant.chimes import chime_pcm
+    from assistant.engine.messages import Chime
+    from assistant.playback import SAMPLE_RATE, AudioOutput, AudioOutputError
+
+    try:
+        out = AudioOutput(settings.output_device)
+        out.play(chime_pcm(Chime.TURN_START), SAMPLE_RATE)
+        out.close()
+    except AudioOutputError as err:
+        return _verdict(False, f"could not play: {err}",
+                        "choose another device with --speaker (see the list above)")
+    return _verdict(True, "played a chime (did you hear it?)")
+
+
+def _check_input(settings: Settings) -> bool:
+    from assistant.audio import rms
+    from assistant.mic import InputDeviceLost, Microphone, MicSettings, NoInputDevice
+
+    try:
+        mic = Microphone(MicSettings(device=settings.input_device))
+        mic.open()
+        print("recording 3 seconds: say something …", flush=True)
+        levels = []
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            chunk = mic.read(timeout=0.5)
+            if chunk is not None:
+                levels.append(rms(chunk.pcm))
+        mic.close()
+    except (NoInputDevice, InputDeviceLost) as err:
+        return _verdict(False, f"could not record: {err}",
+                        "choose another device with --mic (see the list above)")
+    peak = max(levels, default=0.0)
+    ok = _verdict(bool(levels), f"recorded {len(levels) * 0.02:.1f} s, loudest level "
+                  f"{peak:.0f} (speech is usually above 300)", "check the microphone is not muted")
+    heard = peak > 300
+    _verdict(heard, "speech level looks fine" if heard else "very quiet recording",
+             "speak up, move the microphone closer, or raise its volume")
+    return ok
+
+
+def _check_recognizer(settings: Settings) -> bool:
+    from assistant.asr import find_model
+
+    lang = settings.lang or "nl"
+    path = find_model(lang, settings.model, {})
+    started = time.perf_counter()
+    recognizer, notice_keys = open_recognizer(settings.recognizer, lang, settings.model)
+    took = time.perf_counter() - started
+    if recognizer is not None and recognizer.name == "vosk":
+        return _verdict(True, f"vosk model {path} loaded in {took:.2f} s")
+    if recognizer is not None:
+        _verdict(False, f"no vosk model for '{lang}'; using {recognizer.name} "
+                 f"({took:.2f} s to load)",
+                 f"for better recognition: scripts/get-model {lang} (see models/README.md)")
+        return True
+    return _verdict(False, f"no speech recognizer for '{lang}' ({', '.join(notice_keys)})",
+                    f"install the model: scripts/get-model {lang} (see models/README.md); "
+                    "sessions use keys and timers until then")

@@ -1,0 +1,83 @@
+"""The commands that run exercises: list, simulate, run (text or voice)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from assistant.cli.settings import Settings, timing_for, voice_settings
+from assistant.engine.errors import UsageError
+from assistant.engine.exercises import (
+    Exercise,
+    find_exercise,
+    list_exercises,
+    load_exercise_file,
+)
+from assistant.engine.texts import LANGUAGES, Texts, load_texts
+from assistant.simulate import load_scenario, simulate
+
+
+def cmd_list(settings: Settings) -> int:
+    """Print the exercises."""
+    for lang in [settings.lang] if settings.lang else list(LANGUAGES):
+        for ex in list_exercises(lang):
+            print(f"{ex.id:<20} {lang}  {ex.minutes:>3g} min  {ex.title}")
+    return 0
+
+
+def cmd_simulate(settings: Settings) -> int:
+    """Run a session on the virtual clock and print the event log."""
+    assert settings.scenario is not None, "the parser makes --scenario required"
+    scenario = load_scenario(settings.scenario)
+    exercise = _load_exercise(settings, settings.lang or scenario.lang)
+    texts = load_texts(exercise.lang)
+    names = _names(settings, texts, scenario.names)
+
+    def emit(line: dict) -> None:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    simulate(exercise, scenario, names, texts, timing_for(settings), emit)
+    return 0
+
+
+def cmd_run(settings: Settings) -> int:
+    """Run an exercise live, hands-free or on a keyboard, and print the summary."""
+    from assistant.engine.clock import RealClock
+    from assistant.live import run_text, summary_lines
+
+    exercise = _load_exercise(settings, settings.lang)
+    texts = load_texts(exercise.lang)
+    names = _names(settings, texts)
+    clock = RealClock()
+    if settings.input == "voice":
+        from assistant.voice import run_voice
+
+        summary = run_voice(voice_settings(settings, timing_for(settings)), exercise, texts,
+                            names, clock)
+    else:
+        print(texts.line("prompt_hint"), flush=True)
+        summary = run_text(exercise, texts, names, clock,
+                           timing_for(settings, silence_ends_turns=False), settings.events)
+    print("\n".join(summary_lines(summary, texts)))
+    return 0
+
+
+def _load_exercise(settings: Settings, lang: str | None) -> Exercise:
+    if settings.file is not None:
+        if settings.exercise:
+            raise UsageError("give an exercise id or --file, not both")
+        exercise = load_exercise_file(settings.file)
+        if lang and exercise.lang != lang:
+            raise UsageError(f"{settings.file} is in '{exercise.lang}', not '{lang}'")
+        return exercise
+    if not settings.exercise:
+        raise UsageError("which exercise? give its id (see 'samenspraak list') or --file PATH")
+    return find_exercise(settings.exercise, lang)
+
+
+def _names(settings: Settings, texts: Texts, fallback: tuple[str, str] | None = None
+           ) -> tuple[str, str]:
+    names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
+    if not all(names) or names[0].casefold() == names[1].casefold():
+        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
+    return names  # type: ignore[return-value]
