@@ -8,7 +8,7 @@ Importing this module is cheap: ``audioop`` and pydub are imported on first use.
 deprecated in Python 3.11–3.12 and gone from 3.13, where the ``audioop-lts`` package provides the
 same module; :func:`audioop` hides the difference (and the deprecation warning).
 Any WAV file (other widths, channel counts, float samples) is decoded by
-:mod:`assistant.audiofile`; :func:`read_wav_pcm16` here hands over to it.
+:mod:`assistant.audiofile` (which builds on this module).
 """
 
 from __future__ import annotations
@@ -204,28 +204,9 @@ def read_wav(path: str | Path) -> WavAudio:
 
     Raises ``FileNotFoundError``/``OSError`` when it cannot be read and ``wave.Error`` or
     ``EOFError`` when it is not a WAV file the ``wave`` module understands. For any WAV file as
-    16-bit mono at a chosen rate use :func:`read_wav_pcm16`.
+    16-bit mono at a chosen rate use :func:`assistant.audiofile.read_wav_pcm16`.
     """
     with wave.open(str(path), "rb") as wav:
         return WavAudio(pcm=wav.readframes(wav.getnframes()), rate=wav.getframerate(),
                         channels=wav.getnchannels(), width=wav.getsampwidth())
 
-
-def read_wav_pcm16(path: str | Path, rate: int = LISTEN_RATE) -> bytes:
-    """Any WAV file as 16-bit mono PCM at ``rate`` Hz (:func:`assistant.audiofile.read_wav_pcm16`).
-
-    Raises :class:`assistant.audiofile.AudioFileError` with a one-line message on failure.
-    """
-    from assistant.audiofile import read_wav_pcm16 as read  # imported late: it imports us
-
-    return read(path, rate)
-
-
-def decode_wav_pcm16(data: bytes, rate: int = LISTEN_RATE, source: str = "WAV data") -> bytes:
-    """WAV file bytes as 16-bit mono PCM at ``rate`` Hz.
-
-    See :func:`assistant.audiofile.decode_wav_pcm16`; ``source`` names the data in errors.
-    """
-    from assistant.audiofile import decode_wav_pcm16 as decode  # imported late: it imports us
-
-    return decode(data, rate, source)

@@ -276,8 +276,8 @@ def test_wav_write_then_read_and_decode(tmp_path):
     path = audio.write_wav(tmp_path / "x.wav", pcm, audio.SPEECH_RATE)
     wav = audio.read_wav(path)
     assert wav.pcm == pcm and wav.rate == audio.SPEECH_RATE and wav.is_pcm16_mono
-    assert audio.read_wav_pcm16(path, audio.SPEECH_RATE) == pcm
-    assert audio.decode_wav_pcm16(path.read_bytes(), audio.SPEECH_RATE) == pcm
+    assert read_wav_pcm16(path, audio.SPEECH_RATE) == pcm
+    assert decode_wav_pcm16(path.read_bytes(), audio.SPEECH_RATE) == pcm
 
 
 def test_rms_with_and_without_audioop():

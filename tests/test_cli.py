@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from scenarios import happy_scenario
 from test_exercises import ALL
 
+from assistant.cli import main
 from assistant.engine.exercises import find_exercise
 
 ROOT = Path(__file__).parent.parent
 
 
-def samenspraak(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "assistant", *args], input=stdin,
-                          capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          env={**os.environ, "SAMENSPRAAK_CACHE": "/nonexistent"})
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def samenspraak(*args: str, stdin: str = "") -> Result:
+    """The command line, in-process: arguments, standard input, output and exit code."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin, sys.stdin = sys.stdin, io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse: --help, or a usage error
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.stdin = saved_stdin
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def lines(out: str) -> list[dict]:
@@ -30,7 +49,7 @@ def lines(out: str) -> list[dict]:
 
 def test_list_shows_id_title_and_minutes() -> None:
     result = samenspraak("list", "--lang", "nl")
-    assert result.returncode == 0
+    assert result.returncode == 0 and result.stderr == ""
     rows = result.stdout.splitlines()
     assert len(rows) == 9
     spiegelen = next(r for r in rows if r.startswith("spiegelen "))
@@ -72,6 +91,7 @@ def test_simulate_names_and_lang_from_the_command_line(tmp_path: Path) -> None:
     scenario.write_text('names = ["Siem", "Kim"]\n[[reply]]\nsay = "done"\n', encoding="utf-8")
     result = samenspraak("simulate", "mirroring", "--scenario", str(scenario),
                          "--names", "Noor", "Daan")
+    assert result.returncode == 0, result.stderr
     events = lines(result.stdout)
     assert any("Noor" in e.get("text", "") for e in events)
     assert not any("Siem" in e.get("text", "") for e in events)
@@ -82,6 +102,7 @@ def test_simulate_with_a_duration_override(tmp_path: Path) -> None:
     scenario.write_text('[[reply]]\ntalk = 1000\n', encoding="utf-8")
     result = samenspraak("simulate", "dagelijks-gesprek", "--scenario", str(scenario),
                          "--duration", "turn=45", "--duration", "warn=15")
+    assert result.returncode == 0, result.stderr
     events = lines(result.stdout)
     start = next(e for e in events if e["type"] == "phase" and e["phase"] == "speaking")["t"]
     timers = [e for e in events if e["type"] == "timer"][:2]
@@ -146,16 +167,40 @@ def test_run_text_mode_end_of_input_stops_kindly() -> None:
 
 
 def test_help_describes_every_command() -> None:
-    result = samenspraak("--help")
-    for command in ("list", "run", "simulate", "check", "hear"):
-        assert command in result.stdout
-    assert "--scenario" in samenspraak("simulate", "--help").stdout
+    # the real entry point, once, as a user starts it
+    result = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True,
+                            text=True, cwd=ROOT, timeout=60, check=False)
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines()
+              if line.startswith("    ") and line.split()}
+    assert {"list", "run", "simulate", "check", "hear"} <= listed
+    simulate_help = samenspraak("simulate", "--help")
+    assert simulate_help.returncode == 0
+    for option in ("--scenario FILE", "--names FIRST SECOND", "--duration NAME=SECONDS",
+                   "--lang"):
+        assert option in simulate_help.stdout
+
+
+def test_a_stuck_simulation_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    exercise = tmp_path / "one-turn.toml"
+    exercise.write_text('id = "one-turn"\nlang = "nl"\ntitle = "Eén beurt"\n'
+                        'description = "Een lange beurt."\nminutes = 5\n'
+                        '[[step]]\nkind = "turn"\ntext = "{speaker}, vertel."\nseconds = 60\n',
+                        encoding="utf-8")
+    scenario = tmp_path / "forever.toml"
+    scenario.write_text("[[reply]]\ntalk = 100000\n", encoding="utf-8")  # longer than a day
+    result = samenspraak("simulate", "--file", str(exercise), "--scenario", str(scenario),
+                         "--duration", "turn=200000")
+    assert result.returncode == 2
+    assert result.stderr.startswith("samenspraak: the simulation got stuck: still running")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("exercise_id", ["spiegelen", "mirroring"])
 def test_the_example_scenarios_run_to_the_end(exercise_id: str) -> None:
     result = samenspraak("simulate", exercise_id, "--scenario",
                          str(ROOT / "examples" / f"{exercise_id}.toml"))
+    assert result.returncode == 0, result.stderr
     events = lines(result.stdout)
     assert events[-2]["reason"] == "finished"
     assert events[-1]["mirrors_confirmed"] == 2

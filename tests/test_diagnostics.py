@@ -98,3 +98,18 @@ def test_check_on_the_audio_rig(tmp_path: Path) -> None:
     assert "[ok  ] speech level looks fine" in out
     assert "pocketsphinx" in out and "scripts/get-model en" in out
     assert time.monotonic() - started < 60
+
+
+def test_check_without_portaudio_gives_its_advice_and_exit_1(tmp_path: Path) -> None:
+    # What sounddevice itself raises on a machine without the PortAudio library.
+    (tmp_path / "sounddevice.py").write_text(
+        'raise OSError("PortAudio library not found")\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    result = samenspraak("check", "--recognizer", "none", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("[FAIL] audio system:") and "libportaudio2" in lines[0]
+    assert lines[1].strip() == "→ run scripts/setup (it installs PortAudio)"
+    assert "[FAIL] no loudspeaker" in lines and "[FAIL] no microphone" in lines
+    assert lines[-1] == "see the advice above"

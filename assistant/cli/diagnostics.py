@@ -16,8 +16,8 @@ from assistant.voice import open_recognizer
 
 def cmd_hear(settings: Settings) -> int:
     """Recognise a WAV file through the live listening path and print one JSON line."""
-    from assistant.audio import chunks, read_wav_pcm16
-    from assistant.audiofile import AudioFileError
+    from assistant.audio import chunks
+    from assistant.audiofile import AudioFileError, read_wav_pcm16
     from assistant.listen import Listener, moment_for
     from assistant.vad import VoiceActivity
 

@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 from assistant.audio import LISTEN_RATE as SAMPLE_RATE
-from assistant.audio import decode_wav_pcm16, write_wav
+from assistant.audio import write_wav
+from assistant.audiofile import decode_wav_pcm16
 from assistant.rig.signals import silence
 
 _LOGGER = logging.getLogger(__name__)
