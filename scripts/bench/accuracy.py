@@ -1,0 +1,66 @@
+"""Measurement 2: the share of spoken commands a session acts on rightly, per recognizer and noise.
+
+Every command phrase (quick: one per intent) in each voice and speed, with kitchen noise at each
+signal-to-noise ratio, heard through :func:`~scripts.bench.listening.hear` in the moment the
+session would be in for that command (a question, a pause, or a speaking turn).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from assistant.engine.intents import IntentMatcher
+from assistant.engine.texts import LANGUAGES, load_texts
+from assistant.rig.noise import mix
+from assistant.rig.signals import silence
+from scripts.bench.config import NAMES, BenchConfig
+from scripts.bench.corpus import command_corpus, speech
+from scripts.bench.listening import CONTEXTS, Engine, acted_on, context_of, hear, moment
+
+
+def condition_name(snr: float | None) -> str:
+    """'clean' or '10 dB'."""
+    return "clean" if snr is None else f"{snr:g} dB"
+
+
+def measure_accuracy(engines: list[Engine], bed: bytes, cfg: BenchConfig) -> dict[str, Any]:
+    """Share of command utterances the session acts on correctly, per recognizer and noise."""
+    results: dict[str, Any] = {}
+    for lang in LANGUAGES:
+        corpus = command_corpus(lang, cfg)
+        matcher = IntentMatcher(load_texts(lang), NAMES)
+        per_engine: dict[str, Any] = {"no recognizer": {
+            condition_name(s): {"correct": 0, "wrong_command": 0, "total": len(corpus),
+                                "accuracy": 0.0} for s in cfg.conditions}}
+        for engine in (e for e in engines if e.lang == lang):
+            per_engine[engine.label] = accuracy_of(engine, matcher, corpus, bed, cfg)
+        results[lang] = {"utterances_per_condition": len(corpus), "recognizers": per_engine}
+    return results
+
+
+def accuracy_of(engine: Engine, matcher: IntentMatcher, corpus: list, bed: bytes,
+                cfg: BenchConfig) -> dict[str, Any]:
+    """One recognizer over the whole corpus in every noise condition.
+
+    Each condition starts with a fresh recognizer, like a session in a kitchen that loud.
+    """
+    rng = random.Random(5)
+    out: dict[str, Any] = {}
+    for snr in cfg.conditions:
+        recognizer = engine.make()
+        correct, wrong, errors = 0, 0, []
+        for intent, phrase, voice, speed in corpus:
+            context = context_of(intent)
+            pcm = mix(silence(0.4) + speech(phrase, voice, speed) + silence(0.8), bed, snr, rng)
+            heard = hear(recognizer, moment(matcher, engine, context), pcm).texts
+            got = acted_on(matcher, heard, CONTEXTS[context][0])
+            correct += got is intent
+            wrong += got is not None and got is not intent
+            if got is not intent and len(errors) < 12:
+                errors.append({"said": phrase, "heard": " | ".join(heard), "acted": got})
+        out[condition_name(snr)] = {"correct": correct, "wrong_command": wrong,
+                                    "total": len(corpus),
+                                    "accuracy": round(100 * correct / len(corpus), 1),
+                                    "errors": errors}
+    return out

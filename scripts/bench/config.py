@@ -1,0 +1,63 @@
+"""Where the benchmark keeps its files, who plays the couple, and how much of everything to run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = ROOT / "bench"
+RESULTS = BENCH_DIR / "results.json"
+SEEDS = Path(os.environ.get("SAMENSPRAAK_SEEDS", "/work/shared/seeds"))
+NAMES = ("Anna", "Ben")
+EXERCISE = {"nl": "spiegelen", "en": "mirroring"}
+"""Exercises with a ja/nee question after a mirror: where the latency trials take place."""
+TIMING_EXERCISE = "daily-check-in"
+VOICES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "nl": (("nl", None), ("nl", "m3"), ("nl", "f3")),
+    "en": (("en-us", None), ("en", "m3"), ("en", "f3"))}
+"""espeak-ng voices (voice, variant) that play the couple."""
+CLEAN = None
+"""The noise condition without noise."""
+SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How much of everything to run."""
+
+    quick: bool
+    latency_trials: int
+    """Trials per language."""
+    voices: int
+    """How many of each language's VOICES the accuracy corpus uses."""
+    speeds: tuple[int, ...]
+    """espeak-ng words per minute."""
+    conditions: tuple[float | None, ...]
+    """Clean (None) and signal-to-noise ratios in dB."""
+    phrases_per_intent: int | None
+    """None: every command phrase."""
+    false_seconds: dict[str, float]
+    """Seconds of command-free speech per language."""
+    cpu_seconds: float
+    """Real-time seconds of a silent room, and of someone talking."""
+    rss_minutes: float
+    """Simulated minutes of the memory run; growth is measured over its second half."""
+    startup_runs: tuple[str, ...]
+    """Cache states of the start-up runs: 'cold' (empty prompt cache) and/or 'warm'."""
+    timing_sessions: int
+    """Short sessions on the real clock."""
+    noise_seconds: float = 60.0
+    latency_snr: float = 20.0
+    """The kitchen during the latency trials."""
+
+
+FULL = BenchConfig(quick=False, latency_trials=50, voices=3, speeds=(140, 175),
+                   conditions=(CLEAN, 20.0, 10.0, 5.0), phrases_per_intent=None,
+                   false_seconds={"nl": 240.0, "en": 180.0}, cpu_seconds=30.0, rss_minutes=120.0,
+                   startup_runs=("cold", "warm"), timing_sessions=3)
+QUICK = BenchConfig(quick=True, latency_trials=10, voices=1, speeds=(160,),
+                    conditions=(CLEAN, 10.0), phrases_per_intent=1,
+                    false_seconds={"nl": 30.0, "en": 30.0}, cpu_seconds=5.0, rss_minutes=3.0,
+                    startup_runs=("cold",), timing_sessions=1, noise_seconds=20.0)
