@@ -97,9 +97,13 @@ class PromptPlayer:
     on it, so a session never waits for a prompt that will not come.
     """
 
-    def __init__(self, speaker: Speaker, report: Callable[[SessionInput], None]) -> None:
+    def __init__(self, speaker: Speaker, report: Callable[[SessionInput], None],
+                 can_cut: bool = True) -> None:
+        """``can_cut`` is False for printed text: a line on the screen is never taken back,
+        so a cut neither drops the queued lines nor stops the one being printed."""
         self.speaker = speaker
         """The speaker that does the talking."""
+        self._can_cut = can_cut
         self._report = report
         self._worker = OwnerThread("samenspraak-prompts")
         self._generation = 0
@@ -116,6 +120,8 @@ class PromptPlayer:
 
     def cut(self) -> None:
         """Cut the prompt that is playing and drop the queued ones (any thread)."""
+        if not self._can_cut:
+            return
         self._generation += 1
         self._worker.cancel_pending()
         self.speaker.interrupt()
@@ -279,7 +285,7 @@ def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Cl
              out: TextIO | None = None) -> Summary:
     """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard."""
     inputs = LiveInputs(clock)
-    player = PromptPlayer(TextSpeaker(out), inputs.put)
+    player = PromptPlayer(TextSpeaker(out), inputs.put, can_cut=False)
     log = EventLog.open(events, clock) if events else None
     session = Session(exercise, names, texts, clock, timing, pace_adjustable=False)
     LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()

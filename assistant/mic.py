@@ -15,10 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.audio import SAMPLE_WIDTH, resample, to_mono
 from assistant.devices import AudioUnavailable, list_devices, load_sounddevice
+from assistant.ports import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,18 +28,6 @@ _POLL = 0.25
 
 _END = object()
 """Queued by the stream's finished callback: no more audio will come."""
-
-
-@dataclass(frozen=True)
-class AudioChunk:
-    """A short piece of microphone audio."""
-
-    pcm: bytes
-    """16-bit little-endian mono PCM."""
-    rate: int
-    """Sample rate of ``pcm`` in Hz."""
-    captured_at: float
-    """Monotonic time at which the block holding the chunk's last sample arrived."""
 
 
 @dataclass(frozen=True)
@@ -63,20 +52,6 @@ class NoInputDevice(RuntimeError):
 
 class InputDeviceLost(RuntimeError):
     """The microphone stopped delivering audio during the session."""
-
-
-class AudioSource(Protocol):
-    """Anything that hands out microphone chunks: :class:`Microphone` or :class:`PcmSource`."""
-
-    @property
-    def closed(self) -> bool:
-        """True once no more chunks will come."""
-
-    def read(self, timeout: float | None = None) -> AudioChunk | None:
-        """The next chunk, or None when none came within ``timeout`` or the source is closed."""
-
-    def close(self) -> None:
-        """Stop and release the source."""
 
 
 @dataclass(frozen=True)

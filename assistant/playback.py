@@ -73,22 +73,6 @@ StreamFactory = Callable[[str | int | None, int, int], OutputStream]
 """Opens a stream: ``factory(device, sample_rate, channels)``; raises :class:`DeviceError`."""
 
 
-class PcmOutput(Protocol):
-    """Something that plays 16-bit mono PCM and blocks until it has been heard."""
-
-    def play(self, pcm: bytes, sample_rate: int) -> None:
-        """Play ``pcm``; return once the last sample has been played."""
-
-    def interrupt(self) -> None:
-        """Cut what is playing now short."""
-
-    def is_playing(self) -> bool:
-        """Whether something is audible right now."""
-
-    def close(self) -> None:
-        """Release the device."""
-
-
 class _SoundDeviceStream:
     """A sounddevice ``RawOutputStream`` whose PortAudio errors become :class:`DeviceError`."""
 

@@ -71,6 +71,9 @@ class AudioOutput(Protocol):
     def interrupt(self) -> None:
         """Cut what is playing now short (any thread)."""
 
+    def is_playing(self) -> bool:
+        """Whether something is audible right now (any thread)."""
+
     def close(self) -> None:
         """Release the device."""
 

@@ -37,7 +37,7 @@ import wave
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.audio import import_pydub, read_wav, write_wav
 from assistant.chimes import chime_pcm
@@ -47,8 +47,9 @@ from assistant.playback import (
     AudioOutput,
     AudioOutputError,
     NoOutputDevice,
-    PcmOutput,
 )
+from assistant.ports import AudioOutput as PcmOutput
+from assistant.ports import Renderer
 from assistant.worker import JobTimeout, OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,23 +82,6 @@ class RenderError(RuntimeError):
 
 class RenderTimeout(RenderError):
     """A renderer did not finish in time; it is considered broken from then on."""
-
-
-class Renderer(Protocol):
-    """Turns text into a WAV file."""
-
-    name: str
-    """Short name, part of the cache key and of the fallback notice key."""
-
-    @property
-    def voice_id(self) -> str:
-        """The voice actually used (resolved from the language or the requested voice)."""
-
-    def render(self, text: str, rate: int, path: Path) -> None:
-        """Write ``text`` spoken at ``rate`` words per minute to the WAV file ``path``."""
-
-    def close(self) -> None:
-        """Release the engine."""
 
 
 # --- checks and audio processing ----------------------------------------------------------

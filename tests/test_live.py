@@ -108,6 +108,19 @@ def test_a_cut_stops_the_prompt_and_drops_the_queued_ones() -> None:
     player.close()
 
 
+def test_printed_lines_are_never_taken_back() -> None:
+    speaker, reports = BlockingSpeaker(), Reports()
+    player = PromptPlayer(speaker, reports.put, can_cut=False)
+    player.perform(Say("Welkom.", 1))
+    player.perform(Say("Uitleg.", 2))
+    player.perform(CutSpeech())  # typed input ran ahead of the screen, then stopped
+    player.perform(Say("We stoppen nu.", 3))
+    speaker.release.set()
+    assert player.drain(5)
+    assert speaker.done == ["Welkom.", "Uitleg.", "We stoppen nu."] and speaker.interrupted == 0
+    player.close()
+
+
 def test_a_failing_speaker_still_reports_so_the_session_goes_on() -> None:
     speaker, reports = BlockingSpeaker(fail_on="Kapot."), Reports()
     speaker.release.set()

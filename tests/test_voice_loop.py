@@ -7,7 +7,8 @@ import threading
 
 from assistant.engine.messages import SpeechEnded, SpeechStarted
 from assistant.listen import Listener
-from assistant.mic import AudioChunk, InputDeviceLost, NoInputDevice
+from assistant.mic import InputDeviceLost, NoInputDevice
+from assistant.ports import AudioChunk
 from assistant.vad import VadSettings, VoiceActivity
 from assistant.voice import MicLoop
 
