@@ -28,6 +28,7 @@ from assistant.engine.messages import (
     Heard,
     Intent,
     KeyCommand,
+    Listen,
     Log,
     LogEvent,
     PlayChime,
@@ -40,7 +41,7 @@ from assistant.engine.messages import (
     Summary,
     log_line,
 )
-from assistant.engine.pump import Perform, perform_all, pump
+from assistant.engine.pump import perform_all, pump
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
@@ -74,19 +75,36 @@ class LiveInputs:
             return None
 
 
-def run_live(session: Session, inputs: LiveInputs, perform: Perform,
-             on_interrupt: Callable[[], None] | None = None) -> None:
-    """Run ``session`` until it is done.
+def run_live(session: Session, inputs: LiveInputs, player: PromptPlayer,
+             log: Callable[[LogEvent], None] | None = None,
+             on_listen: Callable[[Listen], None] | None = None) -> Summary:
+    """Run ``session`` in real time until it is done; its summary.
 
-    Ctrl-C (KeyboardInterrupt) ends the session kindly, with its summary; ``on_interrupt``
-    runs first (to cut off a prompt that is still playing).
+    Speech goes to ``player``, log events to ``log``, what to listen for to ``on_listen``.
+    Ctrl-C (KeyboardInterrupt) cuts the prompt that is playing and ends the session kindly,
+    with its summary. The last prompts are heard before this returns; the player is closed.
     """
+
+    def perform(effect: Effect) -> None:
+        if isinstance(effect, Log):
+            if log is not None:
+                log(effect.event)
+        elif isinstance(effect, Listen):
+            if on_listen is not None:
+                on_listen(effect)
+        else:
+            player.perform(effect)
+
     try:
-        pump(session, inputs, perform)
-    except KeyboardInterrupt:
-        if on_interrupt is not None:
-            on_interrupt()
-        perform_all(session.handle(Stop()), perform)
+        try:
+            pump(session, inputs, perform)
+        except KeyboardInterrupt:
+            player.cut()
+            perform_all(session.handle(Stop()), perform)
+        player.drain()
+    finally:
+        player.close()
+    return session.summary()
 
 
 class PromptPlayer:
@@ -111,6 +129,8 @@ class PromptPlayer:
     def perform(self, effect: Effect) -> None:
         """Carry out a speech effect (others are ignored)."""
         if isinstance(effect, Say | PlayChime):
+            if isinstance(effect, Say):
+                self.speaker.prepare([effect.text])  # rendered while what is before it plays
             generation = self._generation
             self._submit(lambda: self._play(effect, generation))
         elif isinstance(effect, SetPace):
@@ -286,22 +306,11 @@ def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Cl
     """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard."""
     inputs = LiveInputs(clock)
     player = PromptPlayer(TextSpeaker(out), inputs.put, can_cut=False)
-    log = EventLog.open(events, clock) if events else None
     session = Session(exercise, names, texts, clock, timing, pace_adjustable=False)
     LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
-
-    def perform(effect: Effect) -> None:
-        if isinstance(effect, Log):
-            if log is not None:
-                log(effect.event)
-        else:
-            player.perform(effect)
-
+    log = EventLog.open(events, clock) if events else None
     try:
-        run_live(session, inputs, perform, on_interrupt=player.cut)
-        player.drain()
+        return run_live(session, inputs, player, log)
     finally:
-        player.close()
         if log is not None:
             log.close()
-    return session.summary()

@@ -28,7 +28,7 @@ from typing import TextIO
 from assistant.engine.clock import Clock
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import Exercise
-from assistant.engine.messages import Announce, Effect, Listen, Log, Summary
+from assistant.engine.messages import Announce, Listen, Summary
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
@@ -217,23 +217,14 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
     log = EventLog.open(settings.events, clock) if settings.events else None
     free = recognizer.free_speech if recognizer is not None else True
 
-    def perform(effect: Effect) -> None:
-        if isinstance(effect, Log):
-            if log is not None:
-                log(effect.event)
-        elif isinstance(effect, Listen):
-            listener.set_moment(moment_for(effect, free))
-        else:
-            player.perform(effect)
+    def on_listen(listen: Listen) -> None:
+        listener.set_moment(moment_for(listen, free))
 
     speaker.prepare(session.foreseeable_lines())
     mic_loop.start()
     try:
-        run_live(session, inputs, perform, on_interrupt=player.cut)
-        player.drain()
+        return run_live(session, inputs, player, log, on_listen)
     finally:
         mic_loop.stop()
-        player.close()
         if log is not None:
             log.close()
-    return session.summary()

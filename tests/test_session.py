@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from simkit import exercise, run, say, silence, talk
 
+from assistant.engine.messages import Intent
+from assistant.engine.texts import load_texts
 from assistant.engine.timing import Timing
 
 TURN_MIRROR = """
@@ -221,14 +223,33 @@ def test_repeat_and_help_answer_without_moving_on() -> None:
     assert said.index("Anna, vertel.", first + 1) > first
     assert "Je kunt nu zeggen:" in said
     help_line = said[said.index("Je kunt nu zeggen:") + 1]
-    assert "'klaar' als je klaar bent" in help_line and "'stop' om te stoppen" in help_line
+    texts = load_texts("nl")
+    for works in (Intent.DONE, Intent.REPEAT, Intent.PAUSE, Intent.TIMEOUT, Intent.STOP):
+        assert texts.help[works] in help_line
+    assert texts.line("help_yes") not in help_line  # nothing to answer during a turn
     assert r.phases().count("speaking") == 1
 
 
 def test_help_at_a_question_names_ja_and_nee() -> None:
     r = run(exercise(TURN_MIRROR), [say("klaar"), say("klaar"), say("hulp"), say("ja")])
     said = r.said()
-    assert said[said.index("Je kunt nu zeggen:") + 1].startswith("'ja' of 'nee'")
+    texts = load_texts("nl")
+    help_line = said[said.index("Je kunt nu zeggen:") + 1]
+    assert help_line.startswith(texts.line("help_yes"))
+    for works in (Intent.REPEAT, Intent.PAUSE, Intent.TIMEOUT, Intent.STOP):
+        assert texts.help[works] in help_line
+    assert texts.help[Intent.DONE] not in help_line  # a question is not ended with 'klaar'
+
+
+def test_help_during_a_pause_names_what_works_in_a_pause() -> None:
+    r = run(exercise(TURN_MIRROR), [say("pauze"), say("hulp"), say("verder"), say("klaar")])
+    said = r.said()
+    texts = load_texts("nl")
+    help_line = said[said.index("Je kunt nu zeggen:") + 1]
+    for works in (Intent.RESUME, Intent.REPEAT, Intent.TIMEOUT, Intent.STOP):
+        assert texts.help[works] in help_line
+    for not_now in (Intent.DONE, Intent.PAUSE):
+        assert texts.help[not_now] not in help_line
 
 
 def test_swap_changes_roles() -> None:
@@ -358,13 +379,17 @@ def test_slower_and_faster_are_acknowledged() -> None:
     assert "Goed. Ik praat langzamer." in r.said() and "Goed. Ik praat sneller." in r.said()
 
 
-@pytest.mark.parametrize("lang", ["nl", "en"])
-def test_every_phase_name_is_public(lang: str) -> None:
-    r = run(exercise(TURN_MIRROR, lang=lang), [say("pauze"), say("time-out")])
+@pytest.mark.parametrize(("lang", "pause", "timeout"), [("nl", "pauze", "time-out"),
+                                                        ("en", "pause", "time out")])
+def test_every_phase_name_is_public(lang: str, pause: str, timeout: str) -> None:
+    r = run(exercise(TURN_MIRROR, lang=lang), [say(pause), say(timeout)])
     allowed = {"intro", "instructing", "speaking", "mirroring", "confirming", "clarifying",
                "asking", "discussing", "reflecting", "agreeing", "closing", "paused", "break",
                "done"}
-    assert set(r.phases()) <= allowed
+    seen = r.phases()
+    assert set(seen) <= allowed
+    assert seen[:4] == ["intro", "speaking", "paused", "break"] and seen[-2:] == ["closing",
+                                                                                  "done"]
 
 
 def test_a_silence_override_reaches_discussions_too() -> None:

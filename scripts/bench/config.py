@@ -57,7 +57,7 @@ FULL = BenchConfig(quick=False, latency_trials=50, voices=3, speeds=(140, 175),
                    conditions=(CLEAN, 20.0, 10.0, 5.0), phrases_per_intent=None,
                    false_seconds={"nl": 240.0, "en": 180.0}, cpu_seconds=30.0, rss_minutes=120.0,
                    startup_runs=("cold", "warm"), timing_sessions=3)
-QUICK = BenchConfig(quick=True, latency_trials=10, voices=1, speeds=(160,),
+QUICK = BenchConfig(quick=True, latency_trials=5, voices=1, speeds=(160,),
                     conditions=(CLEAN, 10.0), phrases_per_intent=1,
-                    false_seconds={"nl": 30.0, "en": 30.0}, cpu_seconds=5.0, rss_minutes=3.0,
+                    false_seconds={"nl": 20.0, "en": 20.0}, cpu_seconds=2.0, rss_minutes=2.0,
                     startup_runs=("cold",), timing_sessions=1, noise_seconds=20.0)

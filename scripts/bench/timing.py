@@ -22,8 +22,6 @@ from assistant.engine.clock import RealClock
 from assistant.engine.exercises import find_exercise
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import (
-    Effect,
-    Log,
     LogEvent,
     PhaseChanged,
     SessionInput,
@@ -98,18 +96,7 @@ def run_session(log: TimerLog) -> None:
     player = PromptPlayer(InstantSpeaker(), lambda item: log.heard(item, inputs.put))
     session = Session(find_exercise(TIMING_EXERCISE, lang), NAMES, load_texts(lang), clock,
                       with_overrides(Timing(), OVERRIDES))
-
-    def perform(effect: Effect) -> None:
-        if isinstance(effect, Log):
-            log(effect.event)
-        else:
-            player.perform(effect)
-
-    try:
-        run_live(session, inputs, perform, on_interrupt=player.cut)
-        player.drain()
-    finally:
-        player.close()
+    run_live(session, inputs, player, log)
 
 
 def measure_timing(engines: list[Engine], cfg: BenchConfig, rig: bool) -> dict[str, Any]:
