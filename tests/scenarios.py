@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from assistant.engine.exercises import Exercise
 
-WORDS = {"nl": {"done": "klaar", "yes": "ja", "no": "nee",
+WORDS = {"nl": {"done": "klaar", "yes": "ja", "no": "nee", "next": "verder",
                 "agreement": "elke avond tien minuten praten zonder telefoon"},
-         "en": {"done": "done", "yes": "yes", "no": "no",
+         "en": {"done": "done", "yes": "yes", "no": "no", "next": "next",
                 "agreement": "ten minutes every evening without phones"}}
 
 
@@ -26,7 +26,9 @@ def happy_replies(exercise: Exercise) -> list[str]:
     while index < len(steps):
         step = steps[index]
         jump = None
-        if step.kind == "turn":
+        if step.kind == "say" and step.wait:
+            say(w["next"])
+        elif step.kind == "turn":
             talk(30)
             say(w["done"])
         elif step.kind == "mirror":
@@ -35,9 +37,15 @@ def happy_replies(exercise: Exercise) -> list[str]:
             say(w["yes"])
             if step.more:
                 say(w["no"])
+            if step.confirmed_then:
+                jump = step.confirmed_then
         elif step.kind == "ask":
-            for _ in range(2 if step.to == "each" else 1):
+            if step.assign_speaker:  # the first was hurt, the second says so too
                 say(w["yes"])
+                say(w["no"])
+            else:
+                for _ in range(2 if step.to == "each" else 1):
+                    say(w["yes"])
             jump = None if step.yes.then == "continue" else step.yes.then
         elif step.kind == "discuss":
             talk(20)

@@ -96,7 +96,8 @@ BAD = [
     ('[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = true\n',
      r"field 'seconds': must be a number of seconds, got True"),
     ('[[step]]\nkind = "say"\ntext = "Hoi."\n\n[[step]]\nkind = "say"\ntext = "Hoi."\n'
-     'kleur = "rood"\n', r"step 2 \(say\): unknown field 'kleur' \(allowed: id, kind, text\)"),
+     'kleur = "rood"\n',
+     r"step 2 \(say\): unknown field 'kleur' \(allowed: id, kind, seconds, seeds, text, wait\)"),
     ('[[step]]\nkind = "say"\ntext = 5\n',
      r"step 1 \(say\): field 'text': must be a sentence or a list of sentences"),
     ('[[step]]\nkind = "mirror"\ntext = "Zeg."\nmore = "ja"\n',
@@ -114,6 +115,16 @@ BAD = [
     ('[[step]]\nkind = "say"\ntext = "Hoi."\nkind = "say"\n', r"invalid TOML: .*line 9"),
     ('[[step]\nkind = "say"\n', r"invalid TOML: .*line 6"),
     ('', r"no steps: add at least one \[\[step\]\] table"),
+    ('[[step]]\nkind = "say"\ntext = "Hoi."\nseeds = ["een artikel"]\n',
+     r"field 'seeds': each reference is an article number"),
+    ('[[step]]\nkind = "say"\ntext = "Hoi."\nseconds = 20\n',
+     r"step 1 \(say\): field 'seconds': only with wait = true"),
+    ('[[step]]\nkind = "ask"\ntext = "Ja?"\nassign_speaker = true\n',
+     r"field 'assign_speaker': needs to = \"each\""),
+    ('[[step]]\nkind = "ask"\nto = "each"\ntext = "{name}?"\nboth = { then = "end" }\n',
+     r"field 'both': needs assign_speaker = true"),
+    ('[[step]]\nkind = "mirror"\ntext = "Zeg."\nconfirmed_then = "nergens"\n',
+     r"field 'confirmed_then': then = 'nergens' must be"),
 ]
 
 

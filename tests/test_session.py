@@ -176,7 +176,8 @@ def test_long_pause_ends_the_session_kindly() -> None:
 
 
 def test_time_out_takes_a_calming_break_and_comes_back() -> None:
-    r = run(exercise(TURN_MIRROR), [talk(30), say("time-out", after=0), silence(1200), talk(200)])
+    r = run(exercise(TURN_MIRROR), [talk(30), say("time-out", after=0), silence(1200),
+                                    say("ja", after=2), say("ja", after=2), talk(200)])
     start = r.first("phase", phase="speaking")["t"]
     brk = r.first("phase", phase="break")
     assert brk["t"] == start + 30
@@ -187,22 +188,61 @@ def test_time_out_takes_a_calming_break_and_comes_back() -> None:
     back = 20 * 60 + (brk["t"] + 1200) // 60
     assert f"Kom om {back // 60:02d}:{back % 60:02d} terug. Zeg 'verder' als jullie eerder " \
            "klaar zijn." in said
-    back_phase = [e for e in r.of("phase") if e["t"] > brk["t"]][0]
-    assert back_phase == {"t": brk["t"] + 1200, "type": "phase", "phase": "speaking",
-                          "speaker": "Anna", "listener": "Ben"}
     assert r.first("say", text="Nog één minuut pauze.")["t"] == brk["t"] + 1140
-    assert "Welkom terug. We gaan verder waar we waren." in said
-    assert "Anna, je hebt nog 1 minuut en 30 seconden." in said or \
-        "Anna, je hebt nog één minuut en 30 seconden." in said
+    # after the break, each partner is asked whether they are calm enough
+    asked = r.first("say", text="Anna, ben jij rustig genoeg om verder te gaan?")
+    assert asked["t"] == brk["t"] + 1200
+    assert "Ben, ben jij rustig genoeg om verder te gaan?" in said
+    back_phase = [e for e in r.of("phase") if e["t"] > brk["t"]][0]
+    assert back_phase == {"t": brk["t"] + 1204, "type": "phase", "phase": "speaking",
+                          "speaker": "Anna", "listener": "Ben"}
+    assert "We gaan verder waar we waren." in said
+    assert "Anna, je hebt nog anderhalve minuut." in said
     assert r.first("timer", event="expired")["t"] == back_phase["t"] + 90
 
 
 def test_break_ends_early_on_verder_and_length_can_be_overridden() -> None:
     timing = Timing(overrides=(("break", 300.0),))
-    r = run(exercise(TURN_MIRROR), [say("time-out"), say("verder", after=60)], timing)
+    r = run(exercise(TURN_MIRROR), [say("time-out"), say("verder", after=60), say("ja"),
+                                    say("ja")], timing)
     brk = r.first("phase", phase="break")
     assert "We nemen een pauze van 5 minuten." in r.said()
-    assert [e for e in r.of("phase") if e["t"] > brk["t"]][0]["t"] == brk["t"] + 60
+    assert [e for e in r.of("phase") if e["t"] > brk["t"]][0]["t"] == brk["t"] + 62
+
+
+@pytest.mark.parametrize(("lang", "words"), [("nl", "even afkoelen"), ("en", "cool down")])
+def test_an_everyday_phrase_starts_the_break_too(lang: str, words: str) -> None:
+    r = run(exercise(TURN_MIRROR, lang=lang), [say(words)])
+    assert "break" in r.phases()
+
+
+def test_not_calm_after_a_break_offers_another_break() -> None:
+    timing = Timing(overrides=(("break", 60.0),))
+    r = run(exercise(TURN_MIRROR), [say("time-out"), silence(60), say("ja"), say("nee"),
+                                    say("ja"), silence(60), say("ja"), say("ja"), say("klaar")],
+            timing)
+    said = r.said()
+    assert "Willen jullie nog een pauze?" in said
+    assert "We nemen nog een pauze van één minuut." in said
+    assert "mirroring" in r.phases()
+
+
+def test_not_calm_and_no_other_break_ends_kindly_with_a_time_to_try_again() -> None:
+    timing = Timing(overrides=(("break", 60.0),))
+    r = run(exercise(TURN_MIRROR), [say("time-out"), silence(60), say("nee"), say("nee")],
+            timing)
+    said = r.said()
+    assert "Ben, ben jij rustig genoeg om verder te gaan?" not in said
+    assert "Probeer het morgen opnieuw, op een rustig moment." in said
+    assert r.end["reason"] == "stopped"
+    assert "Goed gedaan." not in " ".join(said)
+
+
+def test_nobody_answers_after_a_break_ends_kindly() -> None:
+    timing = Timing(overrides=(("break", 60.0),))
+    r = run(exercise(TURN_MIRROR), [say("time-out")], timing)
+    assert "Probeer het morgen opnieuw, op een rustig moment." in r.said()
+    assert r.phases()[-1] == "done"
 
 
 def test_stop_in_the_middle_of_a_turn_ends_kindly_with_summary() -> None:
@@ -295,6 +335,110 @@ def test_ask_each_ends_on_one_no() -> None:
 def test_ask_silence_takes_the_default() -> None:
     r = run(exercise(ASK), [])
     assert "Dat is goed. Een andere keer." in r.said()
+
+
+def test_ask_each_one_silent_partner_counts_with_the_default() -> None:
+    r = run(exercise(ASK), [say("ja"), silence(40)])
+    assert "Dat is goed. Een andere keer." in r.said()
+    assert "reflecting" not in r.phases()
+
+
+def test_declining_ends_without_praise() -> None:
+    r = run(exercise(ASK, closing=["Jullie hebben goed naar elkaar geluisterd."]),
+            [say("nee"), say("nee")])
+    said = " ".join(r.said())
+    assert "Dat is goed. Een andere keer." in said
+    assert "goed naar elkaar geluisterd" not in said and "Goed gedaan" not in said
+    assert "Tot de volgende keer." in said
+
+
+def test_a_finished_exercise_is_praised() -> None:
+    r = run(exercise(ASK, closing=["Mooi werk."]), [say("ja"), say("ja"), say("klaar")])
+    said = r.said()
+    assert "Mooi werk." in said and "Dank jullie wel. Goed gedaan." in said
+
+
+ROLES = """
+[[step]]
+kind = "ask"
+to = "each"
+assign_speaker = true
+text = "{name}, heeft de ander jou pijn gedaan?"
+yes = { then = "rollen" }
+both = { say = "Allebei. Eerst {speaker}.", then = "rollen" }
+no = { say = "Nog niet duidelijk.", then = "end" }
+
+[[step]]
+id = "rollen"
+kind = "say"
+text = "{listener} heeft {speaker} pijn gedaan."
+
+[[step]]
+kind = "turn"
+text = "{speaker}, vertel."
+seconds = 60
+"""
+
+
+@pytest.mark.parametrize(("answers", "said", "speaker"), [
+    (["ja", "nee"], "Ben heeft Anna pijn gedaan.", "Anna"),
+    (["nee", "ja"], "Anna heeft Ben pijn gedaan.", "Ben"),
+    (["ja", "ja"], "Allebei. Eerst Anna.", "Anna"),
+])
+def test_ask_can_assign_the_speaker_from_the_answers(answers: list[str], said: str,
+                                                     speaker: str) -> None:
+    r = run(exercise(ROLES), [say(a) for a in answers] + [say("klaar")])
+    assert said in r.said()
+    assert r.first("phase", phase="speaking")["speaker"] == speaker
+
+
+@pytest.mark.parametrize("answers", [["nee", "nee"], ["ja"], []])
+def test_no_role_is_given_without_a_clear_answer_from_both(answers: list[str]) -> None:
+    r = run(exercise(ROLES), [say(a) for a in answers])
+    assert "Nog niet duidelijk." in r.said()
+    assert "speaking" not in r.phases()
+
+
+CONFIRMED_THEN = TURN_MIRROR + """confirmed_then = "verder"
+
+[[step]]
+kind = "turn"
+text = "{speaker}, zeg nog één keer wat het belangrijkste is."
+seconds = 60
+
+[[step]]
+id = "verder"
+kind = "say"
+text = "Nu het volgende deel."
+"""
+
+
+def test_a_confirmed_mirror_can_jump_ahead() -> None:
+    r = run(exercise(CONFIRMED_THEN), [say("klaar"), say("klaar"), say("ja")])
+    assert "Nu het volgende deel." in r.said()
+    assert not any("belangrijkste" in line for line in r.said())
+
+
+def test_an_unconfirmed_mirror_gives_the_speaker_the_floor_once_more() -> None:
+    replies = [say("klaar")] + [say("klaar"), say("nee"), say("klaar")] * 2 + \
+        [say("klaar"), say("nee"), say("klaar")]
+    r = run(exercise(CONFIRMED_THEN), replies)
+    said = r.said()
+    assert "Anna, zeg nog één keer wat het belangrijkste is." in said
+    assert said.index("Anna, zeg nog één keer wat het belangrijkste is.") < \
+        said.index("Nu het volgende deel.")
+
+
+def test_say_with_wait_waits_for_verder_or_its_time() -> None:
+    toml = '[[step]]\nkind = "say"\nwait = true\ntext = "Lees dit."\n\n' \
+        '[[step]]\nkind = "say"\nwait = true\nseconds = 40\ntext = "En dit."\n\n' \
+        '[[step]]\nkind = "say"\ntext = "Klaar."\n'
+    r = run(exercise(toml), [say("verder", after=5)])
+    said = r.said()
+    assert said[said.index("Lees dit.") + 1] == "Klaar? Zeg dan 'verder'."
+    assert r.first("heard", text="verder")["intent"] == "next"
+    assert r.first("say", text="En dit.")["t"] == 5
+    assert r.first("say", text="Klaar.")["t"] == 45
 
 
 def test_ask_jump_to_a_later_step() -> None:

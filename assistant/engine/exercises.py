@@ -6,6 +6,7 @@ The format is documented in README.md ("Exercise files").
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Callable
@@ -79,6 +80,18 @@ class Step:
     """ask: the answer taken when nobody answers."""
     count: int | None = None
     """agree: how many agreements to ask for."""
+    wait: bool = False
+    """say: after the text, wait until the couple says 'verder' (or ``seconds`` pass)."""
+    assign_speaker: bool = False
+    """ask (to = each): the one partner who says 'ja' while the other says 'nee' becomes the
+    speaker; both 'ja' follows ``both``; anything else follows ``no``."""
+    both: Answer | None = None
+    """ask with assign_speaker: what follows when both say 'ja' (None: as ``yes``)."""
+    confirmed_then: str | None = None
+    """mirror: the id of a later step to go to when the mirror was confirmed; when it was not,
+    the next step follows (e.g. the speaker says once more what matters most)."""
+    seeds: tuple[str, ...] = ()
+    """Where in the seed articles this step comes from: '001' or '001: a quoted sentence'."""
 
 
 @dataclass(frozen=True)
@@ -170,21 +183,34 @@ def _answer(value: object) -> Answer:
     return Answer(say=say, then=then)
 
 
+_SEED_REF = re.compile(r"\d{3}(: \S.*)?")
+
+
+def _seed_refs(value: object) -> tuple[str, ...]:
+    refs = _text(value)
+    for ref in refs:
+        if not _SEED_REF.fullmatch(ref):
+            raise ValueError(f"each reference is an article number, optionally with a quote, "
+                             f"e.g. \"001: Plan een kalm moment\", got {ref!r}")
+    return refs
+
+
 def _show(value: object) -> str:
     return repr(value) if not isinstance(value, dict | list) else type(value).__name__
 
 
-_COMMON: dict[str, Callable[[object], object]] = {"kind": str, "text": _text, "id": _word}
+_COMMON: dict[str, Callable[[object], object]] = {"kind": str, "text": _text, "id": _word,
+                                                  "seeds": _seed_refs}
 _FIELDS: dict[str, dict[str, Callable[[object], object]]] = {
-    "say": {},
+    "say": {"wait": _bool, "seconds": _seconds},
     "swap": {},
     "turn": {"seconds": _seconds, "warn_at": _seconds_list, "chunk_seconds": _seconds,
              "silence_seconds": _seconds, "nudge_seconds": _seconds},
     "mirror": {"seconds": _seconds, "attempts": _positive_int, "confirm": _text,
                "clarify": _text, "clarify_seconds": _seconds, "more": _bool,
-               "more_seconds": _seconds},
-    "ask": {"to": _choice(*ASK_TO), "yes": _answer, "no": _answer,
-            "default": _choice("yes", "no"), "seconds": _seconds},
+               "more_seconds": _seconds, "confirmed_then": _word},
+    "ask": {"to": _choice(*ASK_TO), "yes": _answer, "no": _answer, "both": _answer,
+            "default": _choice("yes", "no"), "seconds": _seconds, "assign_speaker": _bool},
     "discuss": {"seconds": _seconds, "warn_at": _seconds_list, "silence_seconds": _seconds,
                 "nudge_seconds": _seconds},
     "reflect": {"seconds": _seconds},
@@ -243,7 +269,7 @@ def _parse_step(raw: object, number: int, where: str) -> Step:
             values[key] = checkers[key](value)
             if key in ("text", "confirm", "clarify"):
                 _check_placeholders(values[key], placeholders)  # type: ignore[arg-type]
-            if key in ("yes", "no"):
+            if key in ("yes", "no", "both"):
                 _check_placeholders(values[key].say, placeholders)  # type: ignore[union-attr]
         except ValueError as err:
             raise ExerciseError(f"{here}: field '{key}': {err}") from None
@@ -251,6 +277,13 @@ def _parse_step(raw: object, number: int, where: str) -> Step:
     if seconds is not None and warn_at and max(warn_at) >= seconds:  # type: ignore[arg-type]
         raise ExerciseError(f"{here}: field 'warn_at': every warning must come before the end "
                             f"(less than seconds = {seconds:g})")
+    if (values.get("assign_speaker") or "both" in values) and raw.get("to") != "each":
+        key = "assign_speaker" if values.get("assign_speaker") else "both"
+        raise ExerciseError(f"{here}: field '{key}': needs to = \"each\" (both partners answer)")
+    if "both" in values and not values.get("assign_speaker"):
+        raise ExerciseError(f"{here}: field 'both': needs assign_speaker = true")
+    if "seconds" in values and kind == "say" and not values.get("wait"):
+        raise ExerciseError(f"{here}: field 'seconds': only with wait = true")
     return Step(number=number, kind=kind, **values)  # type: ignore[arg-type]
 
 
@@ -299,14 +332,19 @@ def _check_jumps(steps: tuple[Step, ...], where: str) -> None:
                                     f"{step.id!r} is used twice or reserved")
             ids[step.id] = step.number
     for step in steps:
-        for name, answer in (("yes", step.yes), ("no", step.no)):
-            if answer.then in THEN_BUILTIN:
+        jumps = [("yes", step.yes.then), ("no", step.no.then)]
+        if step.both is not None:
+            jumps.append(("both", step.both.then))
+        if step.confirmed_then is not None:
+            jumps.append(("confirmed_then", step.confirmed_then))
+        for name, then in jumps:
+            if then in THEN_BUILTIN:
                 continue
-            target = ids.get(answer.then)
+            target = ids.get(then)
             if target is None or target <= step.number:
                 raise ExerciseError(
                     f"{where}: step {step.number} ({step.kind}): field '{name}': then = "
-                    f"{answer.then!r} must be 'continue', 'end' or the id of a later step")
+                    f"{then!r} must be 'continue', 'end' or the id of a later step")
 
 
 def load_exercise_file(path: Path) -> Exercise:

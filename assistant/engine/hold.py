@@ -1,18 +1,39 @@
-"""Pause and time-out: the wait at hand is held aside and comes back with the time it had left."""
+"""Pause and time-out: the wait at hand is held aside and comes back with the time it had left.
+
+After a time-out break each partner is asked whether they are calm enough to go on; a 'nee'
+offers another break, and a second 'nee' ends the session kindly with a time to try again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from assistant.engine.messages import Chime
-from assistant.engine.phases import Phase
-from assistant.engine.waits import REPROMPT, ActiveWait, Alarm, Deadline, Wait, WaitKind
+from assistant.engine.messages import Chime, Intent
+from assistant.engine.phases import ANSWERS, Phase
+from assistant.engine.waits import (
+    REPROMPT,
+    ActiveWait,
+    Alarm,
+    Deadline,
+    Outcome,
+    Reason,
+    Wait,
+    WaitKind,
+)
 
 if TYPE_CHECKING:
     from assistant.engine.session import Session
 
 BREAK_ALMOST_SECONDS = 60.0
 """A break longer than two minutes says this long before its end that it almost is."""
+
+WHILE_CALM_CHECK = frozenset({Intent.REPEAT, Intent.HELP, Intent.STOP, Intent.SLOWER,
+                              Intent.FASTER})
+"""Commands that work while the couple is asked whether they are calm (besides ja and nee)."""
+
+CalmCheck = Generator[Wait, Outcome, str]
+"""The questions after a break: yields waits, returns 'resume', 'break' or 'end'."""
 
 
 class Holding:
@@ -22,6 +43,8 @@ class Holding:
         self._s = session
         self._held: ActiveWait | None = None
         self._returns_to = Phase.INTRO
+        self._calm: CalmCheck | None = None
+        self._instruction: list[str] = []
 
     def returns_to(self, phase: Phase) -> bool:
         """Whether resuming goes back to ``phase`` (a condition of the phase machine)."""
@@ -41,6 +64,7 @@ class Holding:
     def clear(self) -> None:
         """Forget the held wait (the session is ending)."""
         self._held = None
+        self._calm = None
 
     def _freeze(self, active: ActiveWait) -> None:
         now = self._s.now()
@@ -60,12 +84,13 @@ class Holding:
         s.begin(Wait(WaitKind.PAUSED, frozenset()), {
             Deadline(Alarm.PAUSE_REMINDER): limit / 2, Deadline(Alarm.PAUSE_LIMIT): limit})
 
-    def enter_break(self) -> None:
+    def enter_break(self, again: bool = False) -> None:
         """The break begins: how long, a breathing moment, and when to come back."""
         s = self._s
         length = s.timing.get("break")
         back_at = s.wall_in(length)
-        s.say(s.texts.lines("break_start", duration=s.texts.duration(length)))
+        s.say(s.texts.lines("break_again" if again else "break_start",
+                            duration=s.texts.duration(length)))
         s.say(s.texts.lines("break_breathe"))
         s.say(s.texts.lines("break_return", time=back_at.strftime("%H:%M")))
         alarms = {Deadline(Alarm.BREAK_END): length}
@@ -86,11 +111,65 @@ class Holding:
         elif alarm is Alarm.BREAK_END:
             self.resume()
 
+    # --- after a break: calm enough? ----------------------------------------------------------
+
+    def _check_calm(self) -> None:
+        """The break is over: ask each partner whether they are calm enough to go on."""
+        s = self._s
+        s.drop_wait()
+        s.say(s.texts.lines("break_done"))
+        self._instruction = s.last_instruction
+        self._calm = self._calm_questions()
+        s.begin(next(self._calm))
+
+    def _calm_questions(self) -> CalmCheck:
+        s = self._s
+        for name in s.names:
+            outcome = yield self._question(s.texts.lines("calm_check", name=name), name)
+            if outcome.reason is not Reason.YES:
+                break
+        else:
+            return "resume"
+        outcome = yield self._question(s.texts.lines("calm_another_break"), None)
+        return "break" if outcome.reason is Reason.YES else "end"
+
+    def _question(self, question: list[str], talker: str | None) -> Wait:
+        s = self._s
+        s.say(question, remember=True)
+        return Wait(WaitKind.ANSWER, ANSWERS, talker=talker, limit=s.timing.get("answer"),
+                    question=tuple(question), commands=WHILE_CALM_CHECK)
+
+    def answer(self, outcome: Outcome) -> bool:
+        """An answer to a calm question; False when the wait was not the hold's own."""
+        if self._calm is None:
+            return False
+        s = self._s
+        try:
+            s.begin(self._calm.send(outcome))
+            return True
+        except StopIteration as done:
+            next_move = done.value
+        self._calm = None
+        s.last_instruction = self._instruction
+        if next_move == "resume":
+            self.resume(checked=True)
+        elif next_move == "break":
+            self.enter_break(again=True)
+        else:
+            s.say(s.texts.lines("calm_end"))
+            s.stop(announce=False)
+        return True
+
     # --- back ------------------------------------------------------------------------------------
 
-    def resume(self) -> None:
-        """Back from pause or break: the held wait continues with the time it had left."""
+    def resume(self, checked: bool = False) -> None:
+        """Back from pause or break: the held wait continues with the time it had left.
+
+        From a break, both partners are first asked whether they are calm (``checked``: done)."""
         s = self._s
+        if s.phase is Phase.BREAK and not checked:
+            self._check_calm()
+            return
         held = self._held
         assert held is not None, "resume is only valid while the exercise is held"
         came_from_break = s.phase is Phase.BREAK

@@ -235,6 +235,15 @@ class Session:
         """Say an instruction and remember it for 'herhaal'."""
         self.say(lines, remember=True)
 
+    @property
+    def last_instruction(self) -> list[str]:
+        """What 'herhaal' says now."""
+        return list(self._last_instruction)
+
+    @last_instruction.setter
+    def last_instruction(self, lines: list[str]) -> None:
+        self._last_instruction = list(lines)
+
     def repeat(self, quiet: bool = False) -> None:
         """Say the last instruction again (``quiet``: nothing when there is none)."""
         if self._last_instruction:
@@ -333,8 +342,10 @@ class Session:
             self._active.release(self.now())
 
     def finish_wait(self, outcome: Outcome) -> None:
-        """The wait at hand is over: on with the steps."""
+        """The wait at hand is over: on with the steps (or the questions after a break)."""
         self._active = None
+        if self.holding.answer(outcome):
+            return
         self._advance(outcome)
 
     def _advance(self, outcome: Outcome | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from assistant.engine.exercises import Exercise, Step
+from assistant.engine.exercises import Answer, Exercise, Step
 from assistant.engine.messages import Chime
 from assistant.engine.phases import ANSWERS, FLOOR_ENDS, Phase
 from assistant.engine.texts import Texts
@@ -26,6 +26,9 @@ MAX_MORE_ROUNDS = 3
 END = "end"
 """A jump target that ends the exercise."""
 
+SAY_WAIT_SECONDS = 20.0
+"""How long a ``say`` with ``wait = true`` waits for 'verder' before it goes on by itself."""
+
 StepRun = Generator[Wait, Outcome, str | None]
 """A running step: yields waits, receives outcomes, returns a step id to jump to (or None)."""
 
@@ -36,6 +39,8 @@ class StepRunner:
     def __init__(self, session: Session) -> None:
         self._s = session
         self._interacted = False
+        self.ended_early = False
+        """True when an answer ended the exercise (then = "end"): nothing is praised."""
 
     def run(self) -> StepRun:
         """All steps, one after another; returns when the exercise is through."""
@@ -45,6 +50,7 @@ class StepRunner:
             step = steps[index]
             jump = yield from getattr(self, f"_step_{step.kind}")(step)
             if jump == END:
+                self.ended_early = True
                 return None
             if jump:
                 index = next(i for i, s in enumerate(steps) if s.id == jump)
@@ -53,9 +59,11 @@ class StepRunner:
         return None
 
     def closing(self, stopped: bool) -> None:
-        """The last words: the exercise's closing (when it was finished), the agreements, bye."""
+        """The last words: the exercise's closing (when it was finished), the agreements, bye.
+
+        A couple that declined or stopped hears no praise for work they did not do."""
         s = self._s
-        if not stopped:
+        if not stopped and not self.ended_early:
             s.say(s.fmt(s.exercise.closing) if s.exercise.closing else [])
             s.say(s.texts.lines("closing"))
         if s.stats.agreements:
@@ -70,10 +78,15 @@ class StepRunner:
             self._s.instruct()
 
     def _step_say(self, step: Step) -> StepRun:
+        s = self._s
         self._narrate()
-        self._s.tell(self._s.fmt(step.text))
+        if not step.wait:
+            s.tell(s.fmt(step.text))
+            return None
+        s.tell([*s.fmt(step.text), *s.texts.lines("go_on")])
+        yield Wait(WaitKind.QUIET, FLOOR_ENDS,
+                   limit=s.timing.get("wait", step.seconds, SAY_WAIT_SECONDS))
         return None
-        yield  # pragma: no cover - makes this a generator
 
     def _step_swap(self, step: Step) -> StepRun:
         s = self._s
@@ -133,21 +146,23 @@ class StepRunner:
 
     def _step_mirror(self, step: Step) -> StepRun:
         self._interacted = True
-        yield from self._mirror_rounds(step, more=step.more)
-        return None
+        confirmed = yield from self._mirror_rounds(step, more=step.more)
+        return step.confirmed_then if confirmed else None
 
-    def _mirror_rounds(self, step: Step | None, more: bool) -> Generator[Wait, Outcome, None]:
-        """Mirror, confirm, clarify; with 'more', as long as the speaker has more to say."""
+    def _mirror_rounds(self, step: Step | None, more: bool) -> Generator[Wait, Outcome, bool]:
+        """Mirror, confirm, clarify; with 'more', as long as the speaker has more to say.
+        True when the last mirror was confirmed."""
         s = self._s
+        confirmed = False
         for _ in range(MAX_MORE_ROUNDS + 1):
             confirmed = yield from self._mirror(step)
             if not (confirmed and more):
-                return
+                return confirmed
             s.ask_question()
             answer = yield from self._ask_yes_no(s.texts.lines("more", **s.roles.map()),
                                                  talker=s.roles.speaker)
             if answer is not Reason.YES:
-                return
+                return confirmed
             seconds = s.timing.get("more", step.more_seconds if step else None)
             s.give_floor()
             s.tell(s.texts.lines("more_floor", duration=s.texts.duration(seconds),
@@ -155,6 +170,7 @@ class StepRunner:
             s.chime(Chime.TURN_START)
             yield self._plain_floor(s.roles.speaker, seconds)
             s.say(s.texts.lines("time_up", **s.roles.map()))
+        return confirmed
 
     def _mirror(self, step: Step | None) -> Generator[Wait, Outcome, bool]:
         """One mirror with its attempts; True when the speaker confirmed it."""
@@ -213,12 +229,13 @@ class StepRunner:
             for name in s.names:
                 question = s.fmt(step.text, name=name)
                 answers.append((yield from self._ask_yes_no(question, name, step.seconds)))
-            if Reason.NO in answers:
-                answer = Reason.NO
-            elif Reason.YES in answers:
-                answer = Reason.YES
-            else:
+            if step.assign_speaker:
+                return self._assign_speaker(step, answers)
+            if all(a is Reason.DEFAULT for a in answers):
                 answer = Reason.DEFAULT
+            else:  # one who did not answer counts with the default: nobody agrees unasked
+                given = [Reason(step.default) if a is Reason.DEFAULT else a for a in answers]
+                answer = Reason.NO if Reason.NO in given else Reason.YES
         else:
             talker = s.roles.map().get(step.to)
             answer = yield from self._ask_yes_no(s.fmt(step.text), talker, step.seconds)
@@ -226,8 +243,24 @@ class StepRunner:
             s.say(s.texts.lines("answer_default"))
             answer = Reason(step.default)
         chosen = step.yes if answer is Reason.YES else step.no
+        return self._follow(chosen)
+
+    def _assign_speaker(self, step: Step, answers: list[Reason]) -> str | None:
+        """The partner who alone said 'ja' becomes the speaker; nobody gets a role unasked."""
+        s = self._s
+        if answers == [Reason.YES, Reason.YES]:
+            return self._follow(step.both or step.yes)
+        if sorted(answers) == sorted([Reason.YES, Reason.NO]):
+            speaker = s.names[answers.index(Reason.YES)]
+            if s.roles.speaker != speaker:
+                s.roles.swap()
+            return self._follow(step.yes)
+        return self._follow(step.no)
+
+    def _follow(self, chosen: Answer) -> str | None:
+        """Say what follows an answer; the step to jump to (None: the next one)."""
         if chosen.say:
-            s.tell(s.fmt(chosen.say))
+            self._s.tell(self._s.fmt(chosen.say))
         return None if chosen.then == "continue" else chosen.then
 
     # --- together -----------------------------------------------------------------------------

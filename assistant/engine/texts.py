@@ -55,6 +55,8 @@ class Texts:
         u = self.units
         if total == 30:
             return u["half_minute"]
+        if total == 90 and "one_and_a_half_minutes" in u:
+            return u["one_and_a_half_minutes"]
         minutes, secs = divmod(total, 60)
         parts = []
         if minutes:

@@ -94,9 +94,13 @@ class Wait:
     """Keep the text of what is said (agreements)."""
     question: tuple[str, ...] = ()
     """answer: the question, asked again on silence."""
+    commands: frozenset[Intent] | None = None
+    """Commands that work besides ``ends_on``, when not the usual ones of its kind."""
 
     def allowed(self) -> frozenset[Intent]:
         """The commands that can be acted upon during this wait."""
+        if self.commands is not None:
+            return self.commands | self.ends_on
         if self.kind is WaitKind.PAUSED:
             return WHILE_PAUSED
         if self.kind is WaitKind.BREAK:
