@@ -99,7 +99,7 @@ def test_simulate_names_and_lang_from_the_command_line(tmp_path: Path) -> None:
 
 def test_simulate_with_a_duration_override(tmp_path: Path) -> None:
     scenario = tmp_path / "s.toml"
-    scenario.write_text('[[reply]]\ntalk = 1000\n', encoding="utf-8")
+    scenario.write_text('[[reply]]\nsay = "verder"\n[[reply]]\ntalk = 1000\n', encoding="utf-8")
     result = samenspraak("simulate", "dagelijks-gesprek", "--scenario", str(scenario),
                          "--duration", "turn=45", "--duration", "warn=15")
     assert result.returncode == 0, result.stderr
@@ -140,19 +140,19 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str],
 
 
 def test_run_text_mode_typed_lines_drive_the_session(tmp_path: Path) -> None:
-    typed = "\n".join(["ja", "ja", "klaar", "", "ja", "", "klaar", "ja", "", "", "nee", "", "",
+    typed = "\n".join(["", "ja", "ja", "", "ja", "", "klaar", "", "ja", "", "", "nee", "", "",
                        "klaar", "elke avond praten", "klaar"]) + "\n"
     events = tmp_path / "events.jsonl"
     result = samenspraak("run", "herstelgesprek", "--input", "text", "--names", "Anna", "Ben",
                          "--events", str(events), stdin=typed)
     assert result.returncode == 0, result.stderr
-    assert "» Welkom bij Samenspraak." in result.stdout
+    assert "» Welkom bij Samenspraak, Anna en Ben." in result.stdout
     assert "Samenvatting" in result.stdout
     log = lines(events.read_text(encoding="utf-8"))
     assert stat.S_IMODE(events.stat().st_mode) == 0o600
     assert log[-1]["type"] == "summary"
     heard = [(e["text"], e["intent"]) for e in log if e["type"] == "heard"]
-    assert heard[:2] == [("ja", "yes"), ("ja", "yes")]
+    assert heard[:3] == [("", "done"), ("ja", "yes"), ("ja", "yes")]
     assert ("", "done") in heard  # an empty line ends a turn
     phases = [e["phase"] for e in log if e["type"] == "phase"]
     assert {"asking", "speaking", "mirroring", "confirming"} <= set(phases)
