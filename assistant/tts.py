@@ -535,6 +535,8 @@ class VoiceSpeaker:
     def prepare(self, texts: Iterable[str]) -> None:
         """Render ``texts`` in the background so they are ready before they are needed."""
         wanted = [t.strip() for t in texts if t.strip()]
+        if not self._prepared and isinstance(self.output, AudioOutput):
+            self.output.open_soon()  # the session starts: let the device wake up meanwhile
         self._prepared = list(dict.fromkeys([*self._prepared, *wanted]))
         self._enqueue_prepare(wanted)
 
