@@ -8,6 +8,8 @@ one whenever the assistant waits for the couple::
     [[reply]]
     talk = 40          # someone talks, no command, for 40 s
     [[reply]]
+    loud = 10          # someone talks loudly (raised voices) for 10 s
+    [[reply]]
     silence = 30       # nobody says anything for 30 s
 
 When the list runs out the couple stays silent; every wait still ends by its time limits.
@@ -32,6 +34,7 @@ from assistant.engine.messages import (
     Log,
     PlayChime,
     PromptPlayed,
+    RaisedVoices,
     Say,
     SessionInput,
     SpeechEnded,
@@ -41,7 +44,7 @@ from assistant.engine.messages import (
 from assistant.engine.pump import pump
 from assistant.engine.session import Session
 from assistant.engine.texts import LANGUAGES, Texts
-from assistant.engine.timing import Timing
+from assistant.engine.timing import RAISED_VOICE_SECONDS, Timing
 
 MAX_VIRTUAL_SECONDS = 24 * 3600
 """A simulated session longer than a day means the engine is stuck."""
@@ -60,7 +63,7 @@ class Reply:
     """One thing the couple does when the assistant waits."""
 
     kind: str
-    """'say', 'talk' or 'silence'."""
+    """'say', 'talk', 'loud' or 'silence'."""
     text: str = ""
     """What is said (say only)."""
     seconds: float = 0.0
@@ -116,13 +119,13 @@ def parse_scenario(text: str, where: str) -> Scenario:
         here = f"{where}: reply {number}"
         if not isinstance(item, dict):
             raise ScenarioError(f"{here}: must be a [[reply]] table")
-        extra = set(item) - {"say", "talk", "silence", "after"}
+        extra = set(item) - {"say", "talk", "loud", "silence", "after"}
         if extra:
             raise ScenarioError(f"{here}: unknown field '{sorted(extra)[0]}' "
-                                "(allowed: say, talk, silence, after)")
-        kinds = [k for k in ("say", "talk", "silence") if k in item]
+                                "(allowed: say, talk, loud, silence, after)")
+        kinds = [k for k in ("say", "talk", "loud", "silence") if k in item]
         if len(kinds) != 1:
-            raise ScenarioError(f"{here}: needs exactly one of say, talk or silence")
+            raise ScenarioError(f"{here}: needs exactly one of say, talk, loud or silence")
         kind = kinds[0]
         after = _number(item.get("after", 1 if kind == "say" else 0), f"{here}: field 'after'")
         if kind == "say":
@@ -145,6 +148,11 @@ def _events_of(reply: Reply, now: float) -> list[tuple[float, SessionInput | Non
     start = now + reply.after
     if reply.kind == "say":
         return [(start, Heard(reply.text))]
+    if reply.kind == "loud":  # raised voices are noticed once they have lasted long enough
+        events: list[tuple[float, SessionInput | None]] = [(start, SpeechStarted())]
+        if reply.seconds >= RAISED_VOICE_SECONDS:
+            events.append((start + RAISED_VOICE_SECONDS, RaisedVoices()))
+        return [*events, (start + reply.seconds, SpeechEnded(reply.seconds))]
     if reply.kind == "talk":
         return [(start, SpeechStarted()), (start + reply.seconds, SpeechEnded(reply.seconds))]
     return [(start + reply.seconds, None)]

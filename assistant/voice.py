@@ -3,6 +3,7 @@
     MicLoop (Microphone)   the microphone, read on a thread of its own
     → SpeakingGate         drops what the assistant itself just said
     → VoiceActivity        speech started, the utterance's audio, speech ended
+      (RaisedVoiceDetector beside it: a sustained rise above the couple's own level)
     → Recognizer           the words, restricted to what the moment allows
     → Session              intents, phases and timers in; effects out
     → PromptPlayer         speaks on a thread of its own, reports each prompt heard
@@ -28,7 +29,7 @@ from typing import TextIO
 from assistant.engine.clock import Clock
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import Exercise
-from assistant.engine.messages import Announce, Listen, Summary
+from assistant.engine.messages import Announce, Listen, RaisedVoices, Summary
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
@@ -42,6 +43,7 @@ from assistant.live import (
     TextSpeaker,
     run_live,
 )
+from assistant.loudness import RaisedVoiceDetector
 from assistant.ports import AudioSource, Recognizer
 
 _LOGGER = logging.getLogger(__name__)
@@ -113,13 +115,18 @@ class MicLoop:
     def __init__(self, open_mic: Callable[[], AudioSource], listener: Listener,
                  admits: Callable[[float], bool], on_lost: Callable[[], None],
                  retry_seconds: float = MIC_RETRY_SECONDS,
-                 first_mic: AudioSource | None = None) -> None:
+                 first_mic: AudioSource | None = None,
+                 loudness: RaisedVoiceDetector | None = None,
+                 on_raised: Callable[[], None] | None = None) -> None:
+        """``loudness`` watches the level of what is admitted; ``on_raised`` hears of a rise."""
         self._retry = retry_seconds
         self._first_mic = first_mic
         self._open_mic = open_mic
         self._listener = listener
         self._admits = admits
         self._on_lost = on_lost
+        self._loudness = loudness
+        self._on_raised = on_raised
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
 
@@ -160,6 +167,9 @@ class MicLoop:
                 continue
             if self._admits(chunk.captured_at):
                 self._listener.feed(chunk.pcm, chunk.captured_at)
+                if (self._loudness is not None and self._on_raised is not None
+                        and self._loudness.feed(chunk.pcm, chunk.captured_at)):
+                    self._on_raised()
             else:
                 self._listener.flush()
         if mic is not None:
@@ -210,7 +220,8 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
             keys.start()  # one reader for the whole session, however often the mic goes
 
     mic_loop = MicLoop(open_mic, listener, admits=gate.admits, on_lost=on_mic_lost,
-                       first_mic=first_mic)
+                       first_mic=first_mic, loudness=RaisedVoiceDetector(),
+                       on_raised=lambda: inputs.put(RaisedVoices()))
     session = Session(exercise, names, texts, clock, settings.timing,
                       notices=dict.fromkeys(notices))
     player = PromptPlayer(speaker, inputs.put)

@@ -82,3 +82,24 @@ def test_a_lost_microphone_is_said_once_and_found_again() -> None:
     assert lost == 1
     # the cut-off utterance is closed, and speech after reconnecting is heard again
     assert [type(e) for e in out] == [SpeechStarted, SpeechEnded, SpeechStarted, SpeechEnded]
+
+
+def test_raised_voices_on_the_microphone_are_reported_once() -> None:
+    from test_loudness import room_and_talk, speech_like
+
+    from assistant.audio import audioop, chunks
+    from assistant.loudness import RaisedVoiceDetector
+
+    calm = room_and_talk(0.5)
+    loud = audioop().mul(speech_like(8, 0.05, 7), 2, 10 ** (10 / 20))
+    script = [(pcm, i * 0.02) for i, pcm in enumerate(chunks(calm + loud))]
+    mic = FakeMic(script)
+    raised: list[int] = []
+    listener = Listener(VoiceActivity(VadSettings(), is_speech=lambda f: False), None,
+                        lambda item: None)
+    loop = MicLoop(lambda: mic, listener, lambda t: True, on_lost=lambda: None,
+                   loudness=RaisedVoiceDetector(), on_raised=lambda: raised.append(1))
+    loop.start()
+    assert mic.finished.wait(10)
+    loop.stop()
+    assert raised == [1]

@@ -1,4 +1,5 @@
-"""Commands that work in every phase: repeat, help, slower, faster, pause, time-out, stop.
+"""What the couple does during a wait, and the commands that work in every phase: repeat, help,
+slower, faster, pause, time-out, stop.
 
 They are handled around the steps, so every step kind gets them for free; a command that ends
 the wait at hand ("klaar", "ja") is the step's business, not this module's.
@@ -8,10 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.engine.messages import Intent, SetPace
+from assistant.engine.messages import (
+    Heard,
+    HeardLogged,
+    Intent,
+    KeyCommand,
+    SetPace,
+    SpeechEnded,
+    SpeechStarted,
+)
 from assistant.engine.phases import ANSWERS
 from assistant.engine.timing import PACES
-from assistant.engine.waits import ActiveWait
+from assistant.engine.waits import ActiveWait, Reason, WaitKind
 
 if TYPE_CHECKING:
     from assistant.engine.session import Session
@@ -33,6 +42,34 @@ class Commands:
     def pace(self) -> float:
         """The speaking pace factor now (1.0 at the start)."""
         return PACES[self._pace]
+
+    def take(self, active: ActiveWait,
+             item: Heard | SpeechStarted | SpeechEnded | KeyCommand) -> None:
+        """What the couple did during ``active``: talk, an utterance, a key."""
+        s = self._s
+        now = s.now()
+        if isinstance(item, SpeechStarted | SpeechEnded):
+            s.count_speech(active, active.speech(item, now))
+            return
+        allowed = s.allowed()
+        if isinstance(item, KeyCommand):
+            text, intent = "", (item.intent if item.intent in allowed else None)
+        else:
+            text, intent = item.text, s.matcher.match(item.text, allowed)
+        s.emit(HeardLogged(text, intent))
+        active.last_activity = now
+        active.nudged = False
+        if intent is None:
+            if active.wait.collect and text.strip():
+                active.texts.append(text.strip())
+            if active.wait.kind is WaitKind.ANSWER:
+                s.alarms.reprompt(active)
+        elif intent in active.wait.ends_on:
+            s.count_speech(active, active.end_speech(now))
+            reason = Reason(intent.value) if intent in ANSWERS else Reason.DONE
+            s.finish_wait(active.outcome(reason, now))
+        else:
+            self.run(active, intent)
 
     def run(self, active: ActiveWait, intent: Intent) -> None:
         """Carry out ``intent`` during ``active``."""

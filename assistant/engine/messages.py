@@ -97,8 +97,13 @@ class Stop:
     """End now, kindly, with the summary (Ctrl-C, end of typed input, a lost device)."""
 
 
+@dataclass(frozen=True)
+class RaisedVoices:
+    """Speech well above the couple's own level went on for seconds (emotions taking over)."""
+
+
 SessionInput = (Heard | SpeechStarted | SpeechEnded | KeyCommand | Proceed | PromptPlayed
-                | Announce | Stop)
+                | Announce | Stop | RaisedVoices)
 """Everything a driver can hand to :meth:`Session.handle`."""
 
 

@@ -35,7 +35,6 @@ from assistant.engine.messages import (
     Effect,
     Ended,
     Heard,
-    HeardLogged,
     Intent,
     KeyCommand,
     Listen,
@@ -44,15 +43,16 @@ from assistant.engine.messages import (
     PhaseChanged,
     Proceed,
     PromptPlayed,
+    RaisedVoices,
     SessionInput,
     SpeechEnded,
     SpeechStarted,
     Stop,
     Summary,
 )
+from assistant.engine.offer import BreakOffer
 from assistant.engine.outbox import Outbox
 from assistant.engine.phases import (
-    ANSWERS,
     PROCEED_ORDER,
     ROLE_PHASES,
     Phase,
@@ -62,7 +62,7 @@ from assistant.engine.stats import Statistics
 from assistant.engine.steps import StepRun, StepRunner, foreseeable_lines
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
-from assistant.engine.waits import ActiveWait, Deadline, Outcome, Reason, Wait, WaitKind
+from assistant.engine.waits import ActiveWait, Deadline, Outcome, Wait, WaitKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,9 +106,11 @@ class Session:
         """Goes up whenever another wait begins or a held one comes back."""
         self._notices = list(notices)
         self._clock = clock
-        self._matcher = IntentMatcher(texts, names)
+        self.matcher = IntentMatcher(texts, names)
+        """Utterances to commands, for these partners' names."""
         self._commands = Commands(self, pace_adjustable)
-        self._alarms = Alarms(self)
+        self.alarms = Alarms(self)
+        self._offer = BreakOffer(self)
         self._runner = StepRunner(self)
         self._out = Outbox()
         self._listen_sent: Listen | None = None
@@ -159,6 +161,8 @@ class Session:
             self.say([item.text])
         elif isinstance(item, Stop):
             self.stop()
+        elif isinstance(item, RaisedVoices):
+            self._offer.raised(self._active)
         elif isinstance(item, Proceed):
             allowed = self.allowed()
             intent = next((i for i in PROCEED_ORDER if i in allowed), None)
@@ -181,7 +185,7 @@ class Session:
             deadline, when = min(pending.items(), key=lambda kv: kv[1])
             if when > self.now():
                 break
-            self._alarms.ring(self._active, deadline)
+            self.alarms.ring(self._active, deadline)
         return self._flush()
 
     def listening(self) -> Listen:
@@ -190,7 +194,7 @@ class Session:
         intents = self.allowed()
         collect = active is not None and active.wait.collect
         short = active is not None and active.wait.kind is WaitKind.ANSWER
-        return Listen(tuple(self._matcher.phrases_for(intents)), tuple(self._matcher.fillers),
+        return Listen(tuple(self.matcher.phrases_for(intents)), tuple(self.matcher.fillers),
                       collect, short)
 
     def allowed(self) -> frozenset[Intent]:
@@ -299,6 +303,7 @@ class Session:
             self.say(self.texts.lines("stopping"))
         self._active = None
         self.holding.clear()
+        self._offer.clear()
         if self._steps is not None:
             self._steps.close()
         self._close(stopped=True)
@@ -306,32 +311,8 @@ class Session:
     # --- inputs ------------------------------------------------------------------------------
 
     def _take(self, item: Heard | SpeechStarted | SpeechEnded | KeyCommand) -> None:
-        active = self._active
-        if active is None:
-            return
-        now = self.now()
-        if isinstance(item, SpeechStarted | SpeechEnded):
-            self.count_speech(active, active.speech(item, now))
-            return
-        allowed = self.allowed()
-        if isinstance(item, KeyCommand):
-            text, intent = "", (item.intent if item.intent in allowed else None)
-        else:
-            text, intent = item.text, self._matcher.match(item.text, allowed)
-        self.emit(HeardLogged(text, intent))
-        active.last_activity = now
-        active.nudged = False
-        if intent is None:
-            if active.wait.collect and text.strip():
-                active.texts.append(text.strip())
-            if active.wait.kind is WaitKind.ANSWER:
-                self._alarms.reprompt(active)
-        elif intent in active.wait.ends_on:
-            self.count_speech(active, active.end_speech(now))
-            reason = Reason(intent.value) if intent in ANSWERS else Reason.DONE
-            self.finish_wait(active.outcome(reason, now))
-        else:
-            self._commands.run(active, intent)
+        if self._active is not None:
+            self._commands.take(self._active, item)
 
     def _prompt_heard(self, prompt: int) -> None:
         if self._out.heard(prompt):
@@ -344,7 +325,7 @@ class Session:
     def finish_wait(self, outcome: Outcome) -> None:
         """The wait at hand is over: on with the steps (or the questions after a break)."""
         self._active = None
-        if self.holding.answer(outcome):
+        if self.holding.answer(outcome) or self._offer.answer(outcome):
             return
         self._advance(outcome)
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, replace
 
 PACES: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
 """The pace factors "langzamer"/"sneller" step through; 1.0 is the start."""
+RAISED_VOICE_SECONDS = 6.0
+"""Seconds of loud talk before it is noticed as raised voices (in a simulation; on the audio
+path :class:`assistant.loudness.RaisedVoiceDetector` decides, about this fast)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Timing:
     """Mirror attempts before moving on."""
     reprompts: int = 2
     """How often a question is asked again before the default answer is taken."""
+    offer_quiet: float = 600.0
+    """After a time-out was offered for raised voices, it is not offered again this long."""
     silence_ends_turns: bool = True
     """False when nothing can hear silence (text mode): turns then end on time or 'klaar'."""
     overrides: tuple[tuple[str, float], ...] = ()
