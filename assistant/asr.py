@@ -255,6 +255,14 @@ class VoskRecognizer:
         if self._current.AcceptWaveform(pcm):
             self._parts.extend(_vosk_words(self._current.Result()))
 
+    def partial(self) -> str:
+        """The utterance so far (vosk's partial result, before any confidence check); ''
+        before start. A word outside the phrases stays in it, so it then matches no phrase."""
+        if self._current is None:
+            return ""
+        words = json.loads(self._current.PartialResult()).get("partial", "").split()
+        return clean_result([*self._parts, *words])
+
     def finish(self) -> str:
         """End the utterance and return the text ('' when nothing was understood)."""
         if self._current is None:
@@ -403,6 +411,16 @@ class PocketsphinxRecognizer:
                 self._pending = None
         else:
             self._decoder.process_raw(pcm, False, False)
+
+    def partial(self) -> str:
+        """The first-pass hypothesis so far; '' while a cold utterance is still buffered."""
+        if not self._started or not self._listening or self._pending is not None:
+            return ""
+        hyp = self._decoder.hyp()
+        if hyp is None:
+            return ""
+        return clean_result(
+            UNKNOWN if word.startswith(_GARBAGE_PREFIX) else word for word in hyp.hypstr.split())
 
     def finish(self) -> str:
         """End the utterance and return the text ('' when nothing was understood)."""

@@ -9,12 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant.engine.messages import Heard, Listen, SessionInput, SpeechEnded, SpeechStarted
 from assistant.ports import Recognizer
-from assistant.vad import END_SILENCE, UtteranceAudio, VoiceActivity
+from assistant.vad import (
+    EARLY_END_SILENCE,
+    END_SILENCE,
+    UtteranceAudio,
+    VadState,
+    VoiceActivity,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +33,11 @@ class Moment:
     """The recognizer's grammar; None means free speech."""
     end_silence: float
     """Seconds of silence that end an utterance."""
+    early_end: float | None = None
+    """Seconds of silence that end it sooner when the recognizer already hears one of
+    ``answers`` whole (None: always wait ``end_silence``)."""
+    answers: frozenset[str] = frozenset()
+    """Whole answers that may end an utterance early: lower-case words, single spaces."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,37 @@ class UtteranceTiming:
     """When the recognizer returned its text."""
     text: str
     """What it recognised."""
+    early: bool = False
+    """True when a whole answer ended it before the moment's full silence."""
+
+
+def _words(text: str) -> str:
+    """``text`` as lower-case words separated by single spaces."""
+    return " ".join(text.lower().split())
+
+
+def complete_answers(phrases: Iterable[str], fillers: Iterable[str]) -> frozenset[str]:
+    """The phrases that, heard whole, need no more silence to be sure of.
+
+    A phrase is not complete when a longer phrase starts with it and goes on with words that
+    may change its meaning ("klopt" → "klopt niet"). A longer phrase that only adds fillers
+    or another whole phrase ("ja" → "ja hoor", "ja klopt") says the same, so "ja" still is.
+    """
+    commands = {_words(p) for p in phrases if p.strip()}
+    filler_words = {_words(f) for f in fillers}
+    complete = set()
+    for phrase in commands:
+        head = phrase.split()
+        for longer in commands:
+            words = longer.split()
+            if len(words) <= len(head) or words[:len(head)] != head:
+                continue
+            rest = words[len(head):]
+            if " ".join(rest) not in commands and not all(w in filler_words for w in rest):
+                break
+        else:
+            complete.add(phrase)
+    return frozenset(complete)
 
 
 def moment_for(listen: Listen, recognizer_free: bool = True) -> Moment:
@@ -52,7 +94,10 @@ def moment_for(listen: Listen, recognizer_free: bool = True) -> Moment:
     if listen.free_speech and recognizer_free:
         return Moment(None, END_SILENCE["free"])
     grammar = tuple(dict.fromkeys([*listen.phrases, *listen.fillers]))
-    return Moment(grammar, END_SILENCE["yesno" if listen.short_answer else "commands"])
+    if not listen.short_answer:
+        return Moment(grammar, END_SILENCE["commands"])
+    return Moment(grammar, END_SILENCE["yesno"], EARLY_END_SILENCE,
+                  complete_answers(listen.phrases, listen.fillers))
 
 
 class Listener:
@@ -101,6 +146,7 @@ class Listener:
         self._apply_moment()
         self._chunk_end = self._clock() if captured_at is None else captured_at
         self._handle(self._vad.process(pcm), len(pcm))
+        self._end_early()
 
     def flush(self) -> None:
         """The stream ended (or has a gap): close an utterance in progress."""
@@ -114,7 +160,21 @@ class Listener:
             self._moment = moment
             self._vad.end_silence = moment.end_silence
 
-    def _handle(self, events: list, chunk_bytes: int) -> None:
+    def _end_early(self) -> None:
+        """End a short answer after a short silence once the recognizer hears it whole.
+
+        Asked only while the moment allows it and the silence has lasted ``early_end``; the
+        text then still comes from :meth:`Recognizer.finish` (with its confidence checks).
+        """
+        early = self._moment.early_end
+        if (early is None or not self._decoding or self._recognizer is None
+                or self._vad.state is not VadState.STOPPING
+                or self._vad.silence < early - 1e-9):
+            return
+        if _words(self._recognizer.partial()) in self._moment.answers:
+            self._handle(self._vad.end_now(), 0, early=True)
+
+    def _handle(self, events: list, chunk_bytes: int, early: bool = False) -> None:
         for event in events:
             if isinstance(event, SpeechStarted):
                 self._start()
@@ -129,7 +189,8 @@ class Listener:
                 self._emit(event)
                 text = self._finish()
                 recognized = self._clock()
-                self.last_timing = UtteranceTiming(speech_end, endpoint, recognized, text)
+                self.last_timing = UtteranceTiming(speech_end, endpoint, recognized, text,
+                                                   early)
                 if text:
                     self._emit(Heard(text))
 

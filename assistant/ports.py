@@ -8,7 +8,7 @@ here touches a device at import time.
 - :class:`Renderer` — text to a WAV file: ``tts.Pyttsx3Renderer``, ``tts.EspeakRenderer``;
 - :class:`AudioOutput` — plays PCM, blocking: ``playback.AudioOutput``;
 - :class:`AudioSource` — hands out 20 ms chunks: ``mic.Microphone``, ``mic.PcmSource``;
-- :class:`Recognizer` — one utterance to text: ``asr.VoskRecognizer``,
+- :class:`Recognizer` — one utterance to text (and the text so far): ``asr.VoskRecognizer``,
   ``asr.PocketsphinxRecognizer``.
 """
 
@@ -119,6 +119,12 @@ class Recognizer(Protocol):
 
     def accept(self, pcm: bytes) -> None:
         """Feed audio of the current utterance."""
+
+    def partial(self) -> str:
+        """What the utterance sounds like so far, before :meth:`finish` ('' when unsure).
+
+        A short answer heard whole here ends the utterance sooner (``listen.Moment.early_end``).
+        """
 
     def finish(self) -> str:
         """End the utterance and return the recognised text ('' when nothing was understood)."""

@@ -24,6 +24,11 @@ _LOGGER = logging.getLogger(__name__)
 
 END_SILENCE: dict[str, float] = {"yesno": 0.4, "commands": 0.5, "free": 0.9}
 """Seconds of silence that end an utterance, by what the moment expects."""
+EARLY_END_SILENCE = 0.28
+"""Seconds of silence that end a short answer once the recognizer already hears a whole one
+(see :meth:`VoiceActivity.end_now`; :class:`assistant.listen.Listener` decides). Longer than
+the comma in "ja, maar ik ..." at 140 words a minute (0.20-0.24 s as voice activity sees it),
+so such a reply goes on; slower speakers pause longer and wait the full silence only then."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,22 @@ class VoiceActivity:
     def position(self) -> float:
         """Seconds of audio decided so far."""
         return self._frames * self._settings.frame_seconds
+
+    @property
+    def silence(self) -> float:
+        """Seconds of silence since the last speech frame of the utterance in progress (else 0)."""
+        if self._state is not VadState.STOPPING:
+            return 0.0
+        return self._silent_run * self._settings.frame_seconds
+
+    def end_now(self) -> list[VadEvent]:
+        """End the utterance in progress now, as its silence would later; [] when quiet.
+
+        Unlike :meth:`flush` the stream goes on: audio already fed but not yet decided stays.
+        """
+        if self._state is VadState.QUIET:
+            return []
+        return [self._end()]
 
     @property
     def last_speech_end(self) -> float:

@@ -218,3 +218,25 @@ def test_room_noise_and_quiet_sounds_under_the_energy_floor_are_not_speech():
     pcm = with_background(whisper)
     assert listen(pcm, VadSettings())[0] == []
     assert listen(pcm, VadSettings(energy_floor=0, aggressiveness=0))[0] != []
+
+
+def test_silence_counts_the_quiet_since_the_last_speech_frame():
+    vad = VoiceActivity(VadSettings(end_silence=0.4), is_speech=fake_decision)
+    vad.process(b"".join(frames("#####")))
+    assert vad.state is VadState.SPEAKING and vad.silence == 0.0
+    vad.process(b"".join(frames("#####...")[5:]))
+    assert vad.state is VadState.STOPPING and abs(vad.silence - 0.06) < 1e-9
+    vad.process(b"".join(frames("#####...#")[8:]))
+    assert vad.silence == 0.0
+
+
+def test_end_now_ends_the_utterance_and_the_stream_goes_on():
+    vad = VoiceActivity(VadSettings(end_silence=0.4), is_speech=fake_decision)
+    events = vad.process(b"".join(frames("..#####....")))
+    assert vad.state is VadState.STOPPING
+    ended = vad.end_now()
+    assert ended == [SpeechEnded(seconds=0.1)] and vad.state is VadState.QUIET
+    assert vad.end_now() == []
+    # nothing is ended twice: the silence that follows starts nothing and ends nothing
+    assert vad.process(b"".join(frames("." * 30))) == []
+    assert isinstance(events[0], SpeechStarted)

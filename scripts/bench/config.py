@@ -18,6 +18,18 @@ VOICES: dict[str, tuple[tuple[str, str | None], ...]] = {
     "nl": (("nl", None), ("nl", "m3"), ("nl", "f3")),
     "en": (("en-us", None), ("en", "m3"), ("en", "f3"))}
 """espeak-ng voices (voice, variant) that play the couple."""
+LONGER_REPLIES: dict[str, tuple[str, ...]] = {
+    "nl": ("ja, maar ik weet het nog niet zeker", "nee, want dat zag ik anders",
+           "ja, al wil ik er nog iets over zeggen", "klopt, maar niet helemaal",
+           "nee, dat klopt niet helemaal", "ja hoor, en toen ging ik naar huis"),
+    "en": ("yes, but I am not so sure about it", "no, because I saw it differently",
+           "yes, although I want to add something", "right, but not entirely",
+           "no, that is not quite it", "yes, and then I went home")}
+"""Replies that start like a ja/nee and go on after a comma: no answer may cut them off."""
+CUTOFF_SPEEDS = (140, 175)
+"""espeak-ng words per minute of those replies (the comma's pause grows as speech slows)."""
+SLOW_SPEED = 120
+"""A slow speaker, counted apart: a pause longer than the early end's silence."""
 CLEAN = None
 """The noise condition without noise."""
 SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing")

@@ -11,6 +11,11 @@ recognizer's result, the session's decision (from handing it the words to its fi
 ``PlayChime``), and the reply's start: from handing that effect to a
 :class:`assistant.live.PromptPlayer` with the live speaker until its first block reaches the
 output device. Other prompts count as heard at once.
+
+A short answer that the recognizer already hears whole ends after a shorter silence
+(:data:`assistant.vad.EARLY_END_SILENCE`); :func:`count_cutoffs` checks that this never cuts off
+a reply that starts like a ja/nee and goes on after a comma (:data:`config.LONGER_REPLIES`),
+with and without that early end.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.audio import chunks
 from assistant.engine.clock import VirtualClock
 from assistant.engine.exercises import find_exercise
+from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import (
     Effect,
     Heard,
@@ -36,6 +43,7 @@ from assistant.engine.messages import (
     Listen,
     Log,
     PlayChime,
+    PlayRecording,
     PromptPlayed,
     Say,
     SessionInput,
@@ -43,25 +51,37 @@ from assistant.engine.messages import (
     SpeechStarted,
     Stop,
 )
+from assistant.engine.phases import ANSWERS, EVERYWHERE
 from assistant.engine.pump import pump
 from assistant.engine.session import Session
 from assistant.engine.texts import LANGUAGES, load_texts
-from assistant.listen import Moment, moment_for
+from assistant.listen import Listener, Moment, moment_for
 from assistant.live import PromptPlayer
 from assistant.playback import AudioOutput
 from assistant.ports import Recognizer
+from assistant.rig.fakes import CHUNK_SECONDS
 from assistant.rig.noise import mix, speech_bounds
-from assistant.rig.signals import silence
+from assistant.rig.signals import RATE, WIDTH, silence
 from assistant.tts import VoiceSpeaker
-from assistant.vad import END_SILENCE
-from scripts.bench.config import EXERCISE, NAMES, VOICES, BenchConfig
-from scripts.bench.corpus import speech
-from scripts.bench.listening import Engine, hear
+from assistant.vad import END_SILENCE, VoiceActivity
+from scripts.bench.config import (
+    CUTOFF_SPEEDS,
+    EXERCISE,
+    LONGER_REPLIES,
+    NAMES,
+    SLOW_SPEED,
+    VOICES,
+    BenchConfig,
+)
+from scripts.bench.corpus import speech, talk
+from scripts.bench.listening import Engine, hear, moment
 from scripts.bench.output import voice_speaker
 from scripts.bench.report import percentile
 
 LEAD, TAIL = 0.5, 2.0
 """Seconds of (noisy) silence before and after each answer."""
+WARM_SECONDS = 15.0
+"""Seconds of talk a recognizer hears before the trials (a session's first turn)."""
 MOVE_ON = (Intent.DONE, Intent.NEXT, Intent.RESUME)
 """Keys that move a session on to its next question."""
 
@@ -81,6 +101,8 @@ class Trial:
     playback: float | None = None
     handed_at: float | None = None
     """perf_counter when the words were handed to the session."""
+    early: bool = False
+    """True when the whole answer ended the utterance before the full silence."""
 
     @property
     def total(self) -> float | None:
@@ -195,6 +217,7 @@ class AnswerTrials:
         trial.eos = hearing.endpoint - speech_end
         timing = hearing.timing
         trial.recognition = timing.recognized - timing.endpoint if timing else None
+        trial.early = bool(timing and timing.early)
         # Voice activity goes to the session as it was heard; of the words only the answer
         # (the last utterance): a clatter heard as "uh" before it would make the session ask
         # the question again, and that reply is not the one being timed.
@@ -216,8 +239,15 @@ def run_trials(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig, rig: boo
         intent, phrase = answers[n % len(answers)]
         plan.append((intent, phrase, speech(phrase, VOICES[lang][n % len(VOICES[lang])], 175)))
     clock = VirtualClock()
-    source = AnswerTrials(clock, engine.make(), plan, bed, cfg.latency_snr, random.Random(11))
-    reply = ReplyTimer(voice_speaker(lang, cache_dir, rig), source.put)
+    recognizer = engine.make()
+    warm_up(recognizer, lang, bed, cfg)
+    source = AnswerTrials(clock, recognizer, plan, bed, cfg.latency_snr, random.Random(11))
+    speaker = voice_speaker(lang, cache_dir, rig)
+    # A session starts its output with its first prompts, long before a question is answered;
+    # the time a fresh stream takes to start belongs to the rig's pace, not to a reply.
+    assert isinstance(speaker.output, AudioOutput)
+    speaker.output.open()
+    reply = ReplyTimer(speaker, source.put)
 
     def perform(effect: Effect) -> None:
         trial = source.current
@@ -227,7 +257,7 @@ def run_trials(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig, rig: boo
             if trial is not None and trial.decision is None:
                 trial.heard = effect.event.text
                 trial.correct = effect.event.intent is trial.intent
-        elif isinstance(effect, Say | PlayChime):
+        elif isinstance(effect, Say | PlayChime | PlayRecording):
             if trial is not None and trial.handed_at is not None and trial.decision is None:
                 trial.decision = time.perf_counter() - trial.handed_at
                 trial.playback = reply.first_block(effect)
@@ -242,6 +272,75 @@ def run_trials(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig, rig: boo
     return source.trials
 
 
+def warm_up(recognizer: Recognizer, lang: str, bed: bytes, cfg: BenchConfig) -> None:
+    """Let ``recognizer`` hear someone talk first, as a session's recognizer has by its first
+    question (pocketsphinx decodes its first seconds twice, and only then gives partial
+    results)."""
+    pcm, _count = talk(lang, WARM_SECONDS, bed, cfg.latency_snr, seed=23)
+    turn = Listen(tuple(IntentMatcher(load_texts(lang), NAMES).phrases_for(EVERYWHERE)), (),
+                  free_speech=False, short_answer=False)
+    hear(recognizer, moment_for(turn), pcm)
+
+
+def heard_parts(recognizer: Recognizer, where: Moment, pcm: bytes
+                ) -> list[tuple[float, str]]:
+    """(audio seconds at which it ended, text) of every utterance found in ``pcm``."""
+    parts: list[tuple[float, str]] = []
+    listener = Listener(VoiceActivity(), recognizer, lambda _item: None)
+    listener.set_moment(where)
+    seen = None
+    for index, piece in enumerate(chunks(pcm)):
+        listener.feed(piece, captured_at=(index + 1) * CHUNK_SECONDS)
+        if listener.last_timing is not seen and listener.last_timing is not None:
+            seen = listener.last_timing
+            parts.append(((index + 1) * CHUNK_SECONDS, seen.text))
+    listener.flush()
+    if listener.last_timing is not seen and listener.last_timing is not None:
+        parts.append((len(pcm) / WIDTH / RATE, listener.last_timing.text))
+    return parts
+
+
+def count_cutoffs(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig) -> dict[str, Any]:
+    """Replies that start like a ja/nee and go on: how often an answer cut one off.
+
+    Each reply of :data:`LONGER_REPLIES` is heard at a ja/nee question, by every voice, with the
+    kitchen under it. A cut-off is an utterance that ends while the reply still goes on and
+    that the session would act on (a command allowed there): it would answer while the person
+    is still speaking. Counted with the early end and, for comparison, with the full silence.
+    """
+    matcher = IntentMatcher(load_texts(lang), NAMES)
+    allowed = EVERYWHERE | ANSWERS
+    early = moment(matcher, engine, "answer")
+    recognizer = engine.make()
+    warm_up(recognizer, lang, bed, cfg)
+    rng = random.Random(5)
+    counts = dict.fromkeys(("early_end", "full_silence", "slow_early_end", "slow_full_silence"),
+                           0)
+    examples: list[dict[str, Any]] = []
+    replies = 0
+    for reply in LONGER_REPLIES[lang]:
+        for voice in VOICES[lang][:max(1, cfg.voices)]:
+            for speed in (*CUTOFF_SPEEDS, SLOW_SPEED):
+                utterance = speech(reply, voice, speed)
+                pcm = mix(silence(LEAD) + utterance + silence(TAIL), bed, cfg.latency_snr, rng)
+                speech_end = LEAD + speech_bounds(utterance)[1]
+                slow = "slow_" if speed == SLOW_SPEED else ""
+                replies += not slow
+                for key, where in (("early_end", early),
+                                   ("full_silence", replace(early, early_end=None))):
+                    cut = [(at, text) for at, text in heard_parts(recognizer, where, pcm)
+                           if at < speech_end - 0.1 and matcher.match(text, allowed) is not None]
+                    if cut:
+                        counts[slow + key] += 1
+                        if len(examples) < 6:
+                            examples.append({"said": reply, "speed": speed, "heard": cut[0][1],
+                                             "how": key})
+    return {"replies": replies, "speeds": CUTOFF_SPEEDS, "cutoffs": counts["early_end"],
+            "cutoffs_full_silence": counts["full_silence"], "slow_speed": SLOW_SPEED,
+            "slow_cutoffs": counts["slow_early_end"],
+            "slow_cutoffs_full_silence": counts["slow_full_silence"], "examples": examples}
+
+
 def measure_latency(engines: list[Engine], bed: bytes, cfg: BenchConfig, rig: bool,
                     cache_dir: Path) -> dict[str, Any]:
     """Response latency per language with the recognizer a session would use (or could)."""
@@ -254,6 +353,7 @@ def measure_latency(engines: list[Engine], bed: bytes, cfg: BenchConfig, rig: bo
             continue
         results[lang] = summarise_trials(engine, run_trials(lang, engine, bed, cfg, rig,
                                                             cache_dir))
+        results[lang]["longer_replies"] = count_cutoffs(lang, engine, bed, cfg)
     return results
 
 
@@ -269,6 +369,7 @@ def summarise_trials(engine: Engine, trials: list[Trial]) -> dict[str, Any]:
         "trials": len(trials),
         "responded": sum(t.total is not None for t in trials),
         "understood": sum(t.correct for t in trials),
+        "ended_early": sum(t.early for t in trials),
         "eos_ms": stats(t.eos for t in trials),
         "recognition_ms": stats(t.recognition for t in trials),
         "decision_ms": stats(t.decision for t in trials),

@@ -148,9 +148,11 @@ def print_details(results: dict[str, Any]) -> None:
                   f"ended early {lat.get('ended_early', 0)}")
             replies = lat.get("longer_replies") or {}
             if "cutoffs" in replies:
-                print(f"  longer replies ({replies['replies']}): cut off {replies['cutoffs']} "
-                      f"(with the full silence only: {replies['cutoffs_full_silence']}) "
-                      f"{replies['examples'] or ''}")
+                print(f"  longer replies ({replies['replies']} at {replies['speeds']} words/min):"
+                      f" cut off {replies['cutoffs']} (full silence only: "
+                      f"{replies['cutoffs_full_silence']}); at {replies['slow_speed']} words/min "
+                      f"{replies['slow_cutoffs']} (full silence only: "
+                      f"{replies['slow_cutoffs_full_silence']}) {replies['examples'] or ''}")
     for lang, acc in (results.get("accuracy") or {}).items():
         for label, per in (acc.get("recognizers") or {}).items():
             cells = ", ".join(f"{cond} {r['accuracy']}% ({r.get('wrong_command', 0)} wrong)"
