@@ -51,10 +51,12 @@ _FALLBACK_FORMATS: tuple[tuple[int | None, int], ...] = (
 
 STALL_SECONDS = 5.0
 """A running stream whose callback has not run this long while a prompt waits counts as lost."""
-OUTPUT_LATENCY = 0.05
-"""Seconds of audio the device buffer holds, asked of PortAudio. 'low' (about 9 ms through
-ALSA's pulse device) runs dry several times a second; 50 ms does not, and still starts a
-prompt within a blink."""
+OUTPUT_LATENCY = 0.1
+"""Seconds of audio the device buffer holds, asked of PortAudio: what a prompt waits before it
+is heard, and how long the callback may wait for Python. 'low' (about 9 ms through ALSA's pulse
+device) runs dry several times a second; 50 ms runs dry whenever a recognizer holds Python's
+lock for longer (pocketsphinx does, 50-90 ms at the end of an utterance), and PulseAudio's ALSA
+device then falls silent for about two seconds. 100 ms rides that out."""
 _POLL = 0.05
 """Longest single wait of :meth:`AudioOutput.play` before it looks at the stream again."""
 
