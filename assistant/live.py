@@ -32,6 +32,7 @@ from assistant.engine.messages import (
     Log,
     LogEvent,
     PlayChime,
+    PlayRecording,
     Proceed,
     PromptPlayed,
     Say,
@@ -41,6 +42,7 @@ from assistant.engine.messages import (
     Summary,
     log_line,
 )
+from assistant.engine.practice import Practice
 from assistant.engine.pump import perform_all, pump
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
@@ -128,7 +130,7 @@ class PromptPlayer:
 
     def perform(self, effect: Effect) -> None:
         """Carry out a speech effect (others are ignored)."""
-        if isinstance(effect, Say | PlayChime):
+        if isinstance(effect, Say | PlayChime | PlayRecording):
             if isinstance(effect, Say):
                 self.speaker.prepare([effect.text])  # rendered while what is before it plays
             generation = self._generation
@@ -165,12 +167,14 @@ class PromptPlayer:
         except WorkerClosed:  # the session outlived its player (closing): nothing to play on
             _LOGGER.debug("prompt dropped: the player is closed")
 
-    def _play(self, effect: Say | PlayChime, generation: int) -> None:
+    def _play(self, effect: Say | PlayChime | PlayRecording, generation: int) -> None:
         try:
             if generation != self._generation:
                 return  # cut while it was queued
             if isinstance(effect, Say):
                 self.speaker.say(effect.text)
+            elif isinstance(effect, PlayRecording):
+                self.speaker.play_file(effect.path, effect.text)
             else:
                 self.speaker.chime(effect.chime)
         except Exception:  # a failing speaker must never leave the session waiting
@@ -218,6 +222,10 @@ class TextSpeaker:
     def chime(self, chime: Chime) -> None:
         """Show a chime as a small mark."""
         print("  ♪", file=self._out, flush=True)
+
+    def play_file(self, path: str, text: str) -> None:
+        """Show what the recording says."""
+        self.say(text)
 
     def set_pace(self, factor: float) -> None:
         """Printed text has no pace."""
@@ -302,15 +310,17 @@ def summary_lines(summary: Summary, texts: Texts) -> list[str]:
 
 def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Clock,
              timing: Timing, events: Path | None = None, stdin: TextIO | None = None,
-             out: TextIO | None = None) -> Summary:
+             out: TextIO | None = None, practice: Practice | None = None) -> Session:
     """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard."""
     inputs = LiveInputs(clock)
     player = PromptPlayer(TextSpeaker(out), inputs.put, can_cut=False)
-    session = Session(exercise, names, texts, clock, timing, pace_adjustable=False)
+    session = Session(exercise, names, texts, clock, timing, pace_adjustable=False,
+                      practice=practice)
     LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
     log = EventLog.open(events, clock) if events else None
     try:
-        return run_live(session, inputs, player, log)
+        run_live(session, inputs, player, log)
     finally:
         if log is not None:
             log.close()
+    return session

@@ -33,6 +33,7 @@ from assistant.engine.messages import (
     Heard,
     Log,
     PlayChime,
+    PlayRecording,
     PromptPlayed,
     RaisedVoices,
     Say,
@@ -41,6 +42,7 @@ from assistant.engine.messages import (
     SpeechStarted,
     log_line,
 )
+from assistant.engine.practice import Practice
 from assistant.engine.pump import pump
 from assistant.engine.session import Session
 from assistant.engine.texts import LANGUAGES, Texts
@@ -204,17 +206,20 @@ class ScriptedCouple:
 
 
 def simulate(exercise: Exercise, scenario: Scenario, names: tuple[str, str], texts: Texts,
-             timing: Timing, emit: Callable[[dict], None]) -> Session:
-    """Run the session to its end; ``emit`` receives each log line as a JSON-ready dict."""
+             timing: Timing, emit: Callable[[dict], None],
+             practice: Practice | None = None) -> Session:
+    """Run the session to its end; ``emit`` receives each log line as a JSON-ready dict.
+
+    ``practice`` is what a history brings (None: the session knows of no history)."""
     clock = VirtualClock()
     couple = ScriptedCouple(scenario, clock)
 
     def perform(effect: Effect) -> None:
         if isinstance(effect, Log):
             emit(log_line(clock.now(), effect.event))
-        elif isinstance(effect, Say | PlayChime):
+        elif isinstance(effect, Say | PlayChime | PlayRecording):
             couple.played(effect.prompt)
 
-    session = Session(exercise, names, texts, clock, timing)
+    session = Session(exercise, names, texts, clock, timing, practice=practice)
     pump(session, couple, perform)
     return session

@@ -29,7 +29,8 @@ from typing import TextIO
 from assistant.engine.clock import Clock
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import Exercise
-from assistant.engine.messages import Announce, Listen, RaisedVoices, Summary
+from assistant.engine.messages import Announce, Listen, RaisedVoices
+from assistant.engine.practice import Practice
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
@@ -177,7 +178,8 @@ class MicLoop:
 
 
 def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
-              names: tuple[str, str], clock: Clock, stdin: TextIO | None = None) -> Summary:
+              names: tuple[str, str], clock: Clock, stdin: TextIO | None = None,
+              practice: Practice | None = None) -> Session:
     """Run an exercise hands-free; everything that fails falls back and the session goes on."""
     from assistant.mic import Microphone, MicSettings, NoInputDevice, SpeakingGate
     from assistant.tts import build_voice_speaker
@@ -223,7 +225,7 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
                        first_mic=first_mic, loudness=RaisedVoiceDetector(),
                        on_raised=lambda: inputs.put(RaisedVoices()))
     session = Session(exercise, names, texts, clock, settings.timing,
-                      notices=dict.fromkeys(notices))
+                      notices=dict.fromkeys(notices), practice=practice)
     player = PromptPlayer(speaker, inputs.put)
     log = EventLog.open(settings.events, clock) if settings.events else None
     free = recognizer.free_speech if recognizer is not None else True
@@ -234,8 +236,9 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
     speaker.prepare(session.foreseeable_lines())
     mic_loop.start()
     try:
-        return run_live(session, inputs, player, log, on_listen)
+        run_live(session, inputs, player, log, on_listen)
     finally:
         mic_loop.stop()
         if log is not None:
             log.close()
+    return session

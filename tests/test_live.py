@@ -162,7 +162,8 @@ def test_text_mode_runs_in_process_on_typed_lines() -> None:
              '[[step]]\nkind = "ask"\nto = "both"\ntext = "Gaat het?"\n')
     out = io.StringIO()
     summary = run_text(exercise(steps), load_texts("nl"), ("Anna", "Ben"), FastClock(),
-                       Timing(silence_ends_turns=False), stdin=io.StringIO("\nja\n"), out=out)
+                       Timing(silence_ends_turns=False), stdin=io.StringIO("\nja\n"),
+                       out=out).summary()
     printed = out.getvalue().splitlines()
     assert "» Anna, vertel." in printed and "» Gaat het?" in printed
     assert printed[-1] == "» " + load_texts("nl").lines("goodbye")[-1]

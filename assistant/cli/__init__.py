@@ -1,7 +1,8 @@
 """The command line: the only place that reads arguments and environment variables.
 
 ``samenspraak COMMAND``: every command lives in this package — :mod:`assistant.cli.sessions`
-(list, simulate, run) and :mod:`assistant.cli.diagnostics` (check, hear). Settings are built
+(list, simulate, run), :mod:`assistant.cli.practice` (history, forget) and
+:mod:`assistant.cli.diagnostics` (check, hear). Settings are built
 once, here, and handed on as frozen objects; nothing imports this package back.
 """
 
@@ -23,11 +24,12 @@ _LOGGER = logging.getLogger(__name__)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``samenspraak`` command."""
-    from assistant.cli import diagnostics, sessions
+    from assistant.cli import diagnostics, practice, sessions
 
     commands = {"list": sessions.cmd_list, "simulate": sessions.cmd_simulate,
                 "run": sessions.cmd_run, "check": diagnostics.cmd_check,
-                "hear": diagnostics.cmd_hear}
+                "hear": diagnostics.cmd_hear, "history": practice.cmd_history,
+                "forget": practice.cmd_forget}
     settings = parse_settings(argv, dict(os.environ))
     logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")

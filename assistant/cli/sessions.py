@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
+from assistant.cli.practice import keep, opened, practice_of, share_bars
 from assistant.cli.settings import Settings, timing_for, voice_settings
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import (
@@ -26,7 +28,7 @@ def cmd_list(settings: Settings) -> int:
 
 
 def cmd_simulate(settings: Settings) -> int:
-    """Run a session on the virtual clock and print the event log."""
+    """Run a session on the virtual clock and print the event log (history only with --home)."""
     assert settings.scenario is not None, "the parser makes --scenario required"
     scenario = load_scenario(settings.scenario)
     exercise = _load_exercise(settings, settings.lang or scenario.lang)
@@ -36,7 +38,11 @@ def cmd_simulate(settings: Settings) -> int:
     def emit(line: dict) -> None:
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
-    simulate(exercise, scenario, names, texts, timing_for(settings), emit)
+    with opened(settings) as history:
+        started = dt.datetime.now().astimezone()
+        session = simulate(exercise, scenario, names, texts, timing_for(settings), emit,
+                           practice_of(history, names, exercise.id))
+        keep(history, session, started, 0.0)
     return 0
 
 
@@ -49,16 +55,23 @@ def cmd_run(settings: Settings) -> int:
     texts = load_texts(exercise.lang)
     names = _names(settings, texts)
     clock = RealClock()
-    if settings.input == "voice":
-        from assistant.voice import run_voice
+    with opened(settings) as history:
+        practice = practice_of(history, names, exercise.id)
+        started, t0 = dt.datetime.now().astimezone(), clock.now()
+        if settings.input == "voice":
+            from assistant.voice import run_voice
 
-        summary = run_voice(voice_settings(settings, timing_for(settings)), exercise, texts,
-                            names, clock)
-    else:
-        print(texts.line("prompt_hint"), flush=True)
-        summary = run_text(exercise, texts, names, clock,
-                           timing_for(settings, silence_ends_turns=False), settings.events)
-    print("\n".join(summary_lines(summary, texts)))
+            session = run_voice(voice_settings(settings, timing_for(settings)), exercise,
+                                texts, names, clock, practice=practice)
+        else:
+            print(texts.line("prompt_hint"), flush=True)
+            session = run_text(exercise, texts, names, clock,
+                               timing_for(settings, silence_ends_turns=False), settings.events,
+                               practice=practice)
+        keep(history, session, started, t0)
+    print("\n".join(summary_lines(session.summary(), texts)))
+    if sys.stdout.isatty():
+        print("\n".join(share_bars(session)))
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from assistant.engine.texts import LANGUAGES
 from assistant.engine.timing import Timing, with_overrides
+from assistant.history import default_home
 from assistant.voice import RECOGNIZERS, VoiceSettings
 
 EXIT_USAGE = 2
@@ -56,6 +57,14 @@ class Settings:
     """Which recognizer: auto, vosk, pocketsphinx or none."""
     verbose: bool = False
     """Log more."""
+    home: Path | None = None
+    """The history's folder (run, history, forget: always one; simulate: only with --home)."""
+    picture: Path | None = None
+    """history: draw the speaking shares into this PNG file."""
+    couple: tuple[str, str] | None = None
+    """forget: only this couple."""
+    yes: bool = False
+    """forget: no confirmation asked."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,6 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--mic", dest="input_device", metavar="DEVICE")
     p_check.add_argument("--speaker", dest="output_device", metavar="DEVICE")
 
+    home_help = ("folder of the history (default: $SAMENSPRAAK_HOME, else "
+                 "$XDG_DATA_HOME/samenspraak, else ~/.local/share/samenspraak)")
+    p_run.add_argument("--home", type=Path, metavar="DIR", help=home_help)
+    p_sim.add_argument("--home", type=Path, metavar="DIR",
+                       help="read and write the history in DIR (without it a simulation "
+                            "touches no file)")
+    p_history = sub.add_parser(
+        "history", help="list past sessions and agreements",
+        description="List the sessions kept on this computer: date, exercise, length, "
+                    "speaking share per partner, agreement.")
+    p_history.add_argument("--picture", type=Path, metavar="FILE.png",
+                           help="also draw the speaking share per session and who spoke when")
+    p_history.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
+                           help="only this couple")
+    p_history.add_argument("--home", type=Path, metavar="DIR", help=home_help)
+    p_forget = sub.add_parser(
+        "forget", help="delete the history and recordings",
+        description="Delete every session, agreement and recording kept on this computer "
+                    "(or one couple's), after a typed confirmation.")
+    p_forget.add_argument("--couple", nargs=2, metavar=("FIRST", "SECOND"),
+                          help="only this couple's sessions and recordings")
+    p_forget.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    p_forget.add_argument("--home", type=Path, metavar="DIR", help=home_help)
+
     p_hear = sub.add_parser("hear", help="recognise a WAV file as a session would",
                             description="Print {\"text\": ..., \"intent\": ...} for a WAV file.")
     p_hear.add_argument("wav", type=Path, metavar="FILE.wav")
@@ -173,7 +206,12 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
         input_device=get("input_device"), output_device=get("output_device"),
         wav=get("wav"), expect=get("expect") or "commands", cache_dir=Path(cache),
         recognizer=get("recognizer") or "auto",
-        verbose=args.verbose)
+        verbose=args.verbose,
+        home=get("home") or (None if args.command in ("simulate", "list", "check", "hear")
+                             else default_home(environ)),
+        picture=get("picture"),
+        couple=tuple(n.strip() for n in args.couple) if get("couple") else None,
+        yes=bool(get("yes")))
 
 
 def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:

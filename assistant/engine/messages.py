@@ -245,6 +245,18 @@ class PlayChime:
 
 
 @dataclass(frozen=True)
+class PlayRecording:
+    """Play a recording of the couple's own voice; report :class:`PromptPlayed` when done."""
+
+    path: str
+    """The WAV file."""
+    text: str
+    """What it says (shown where nothing can be played)."""
+    prompt: int
+    """Its number, unique within the session (shared with :class:`Say`)."""
+
+
+@dataclass(frozen=True)
 class Log:
     """Write one event to the event log (and nowhere else)."""
 
@@ -279,5 +291,5 @@ class Listen:
     """True when a ja/nee is expected: the end of speech can be detected sooner."""
 
 
-Effect = Say | PlayChime | Log | SetPace | CutSpeech | Listen
+Effect = Say | PlayChime | PlayRecording | Log | SetPace | CutSpeech | Listen
 """Everything the session can ask of its driver."""

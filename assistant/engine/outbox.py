@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.engine.messages import Chime, CutSpeech, Effect, Log, PlayChime, Said, Say
+from assistant.engine.messages import (
+    Chime,
+    CutSpeech,
+    Effect,
+    Log,
+    PlayChime,
+    PlayRecording,
+    Said,
+    Say,
+)
 
 
 class Outbox:
@@ -30,6 +39,11 @@ class Outbox:
     def chime(self, chime: Chime) -> None:
         """Play a chime after what is queued."""
         self._effects.append(PlayChime(chime, self._next()))
+
+    def recording(self, path: str, text: str) -> None:
+        """Log what a recording says and play it after what is queued."""
+        self._effects.append(Log(Said(text)))
+        self._effects.append(PlayRecording(path, text, self._next()))
 
     def heard(self, prompt: int) -> bool:
         """Prompt ``prompt`` is over; True when nothing is left to hear."""

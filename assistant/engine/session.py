@@ -58,6 +58,7 @@ from assistant.engine.phases import (
     Phase,
     build_machine,
 )
+from assistant.engine.practice import Practice, PracticeSteps
 from assistant.engine.stats import Statistics
 from assistant.engine.steps import StepRun, StepRunner, foreseeable_lines
 from assistant.engine.texts import Texts
@@ -92,8 +93,9 @@ class Session:
 
     def __init__(self, exercise: Exercise, names: tuple[str, str], texts: Texts, clock: Clock,
                  timing: Timing | None = None, notices: Iterable[str] = (),
-                 pace_adjustable: bool = True) -> None:
-        """``pace_adjustable`` is False where speech has no pace (printed text)."""
+                 pace_adjustable: bool = True, practice: Practice | None = None) -> None:
+        """``pace_adjustable`` is False where speech has no pace (printed text); ``practice``
+        is what the couple's history brings (None: no history, nothing is said of one)."""
         self.exercise = exercise
         self.names = names
         self.texts = texts
@@ -111,6 +113,8 @@ class Session:
         self._commands = Commands(self, pace_adjustable)
         self.alarms = Alarms(self)
         self._offer = BreakOffer(self)
+        self.practice = PracticeSteps(self, practice) if practice is not None else None
+        """The read-back and the question about keeping agreements (None: no history)."""
         self._runner = StepRunner(self)
         self._out = Outbox()
         self._listen_sent: Listen | None = None
@@ -259,6 +263,10 @@ class Session:
         """Play a chime after what is queued."""
         self._out.chime(chime)
 
+    def play_recording(self, path: str, text: str) -> None:
+        """Play a recording of the couple (``text`` is what it says, for the log and a screen)."""
+        self._out.recording(path, text)
+
     def cut_speech(self) -> None:
         """Cut the prompt that plays and drop the queued ones: something more urgent follows."""
         if self._out.cut():
@@ -292,7 +300,7 @@ class Session:
         """Add speech to a wait and to its talker, where the wait counts talk."""
         if seconds > 0 and active.wait.counts_talk:
             active.talked += seconds
-            self.stats.count_speech(active.wait.talker, seconds)
+            self.stats.count_speech(active.wait.talker, seconds, self.now())
 
     def stop(self, announce: bool = True) -> None:
         """End at once, kindly, with the summary (a command, Ctrl-C, a lost device)."""

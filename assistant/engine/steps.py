@@ -45,6 +45,8 @@ class StepRunner:
     def run(self) -> StepRun:
         """All steps, one after another; returns when the exercise is through."""
         steps = self._s.exercise.steps
+        if self._s.practice is not None:
+            yield from self._s.practice.opening()
         index = 0
         while index < len(steps):
             step = steps[index]
@@ -317,6 +319,8 @@ class StepRunner:
                 s.say(s.texts.lines("agreement_unheard"))
             else:
                 s.say(s.texts.lines("agreement_none"))
+            if agreements and s.practice is not None:
+                yield from s.practice.may_keep()
         return None
 
 

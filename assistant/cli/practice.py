@@ -1,0 +1,112 @@
+"""The commands about a couple's practice: ``history`` (with ``--picture``) and ``forget``; and
+the history around ``run`` and ``simulate``: read before a session, saved after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from assistant.cli.settings import EXIT_USAGE, Settings
+from assistant.engine.errors import UsageError
+from assistant.engine.practice import Practice
+from assistant.engine.session import Session
+from assistant.engine.texts import load_texts
+from assistant.history import History, iter_lines, practice_for, save_session
+
+CONFIRM_WORDS = ("ja", "j", "yes", "y")
+"""A typed answer that confirms forgetting."""
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[History | None]:
+    """The history of ``settings.home`` while the command runs (None without one)."""
+    if settings.home is None:
+        yield None
+        return
+    try:
+        history = History(settings.home).open()
+    except OSError as err:  # the folder cannot be made or the disk refuses
+        raise UsageError(f"cannot use the history in {settings.home}: {err}; pass --home DIR "
+                         "with a folder you can write") from None
+    if history.notice:
+        print(f"samenspraak: {history.notice}", file=sys.stderr)
+    try:
+        yield history
+    finally:
+        history.close()
+
+
+def practice_of(history: History | None, names: tuple[str, str], exercise: str
+                ) -> Practice | None:
+    """What the history brings into the session (None: no history)."""
+    if history is None:
+        return None
+    return practice_for(history, names, exercise, dt.date.today())
+
+
+def keep(history: History | None, session: Session, started: dt.datetime, t0: float) -> None:
+    """Save an ended session; a full disk costs the record, never the session or a traceback."""
+    if history is None or session.end_reason is None:
+        return
+    try:
+        save_session(history, session, started, session.now() - t0, t0)
+    except OSError as err:  # e.g. the disk is full: nothing half-written, say so
+        print(f"samenspraak: this session could not be kept in the history: {err}",
+              file=sys.stderr)
+
+
+def share_bars(session: Session, width: int = 30) -> list[str]:
+    """The speaking share per partner as two bars, for a terminal."""
+    speaking = session.stats.speaking_seconds
+    total = sum(speaking.values())
+    name_width = max(len(n) for n in speaking)
+    lines = []
+    for name, seconds in speaking.items():
+        share = seconds / total if total else 0.0
+        filled = round(share * width)
+        lines.append(f"{name:<{name_width}}  {'█' * filled}{'·' * (width - filled)} "
+                     f"{round(100 * share):3d}%")
+    return lines
+
+
+def cmd_history(settings: Settings) -> int:
+    """List the sessions kept on this computer; with --picture, draw them."""
+    with opened(settings) as history:
+        assert history is not None, "history always has a home"
+        records = history.sessions(settings.names)
+    if not records:
+        print(f"no sessions kept in {settings.home}")
+        return 0
+    for line in iter_lines(records):
+        print(line)
+    if settings.picture is not None:
+        from assistant.picture import draw_history
+
+        try:
+            draw_history(records, settings.picture, load_texts(records[-1].lang))
+        except OSError as err:
+            raise UsageError(f"cannot write {settings.picture}: {err}") from None
+        print(f"picture written to {settings.picture}")
+    return 0
+
+
+def cmd_forget(settings: Settings) -> int:
+    """Delete the whole history (or one couple's) after a typed confirmation."""
+    with opened(settings) as history:
+        assert history is not None, "forget always has a home"
+        who = (f"{settings.couple[0]} and {settings.couple[1]}" if settings.couple
+               else "everyone")
+        if not settings.yes:
+            if not sys.stdin.isatty():
+                print("samenspraak: forget needs a typed 'ja' or --yes", file=sys.stderr)
+                return EXIT_USAGE
+            answer = input(f"Delete every session, agreement and recording of {who} in "
+                           f"{settings.home}? Type 'ja' to confirm: ")
+            if answer.strip().casefold() not in CONFIRM_WORDS:
+                print("nothing deleted")
+                return 0
+        count = history.forget(settings.couple)
+    print(f"deleted {count} session(s) of {who}")
+    return 0
