@@ -428,3 +428,21 @@ def test_open_soon_starts_the_stream_in_the_background_and_a_failure_shows_at_pl
     with pytest.raises(NoOutputDevice):
         broken.play(pcm(100), SAMPLE_RATE)
     broken.close()
+
+
+def test_the_benchmarks_paced_stream_plays_in_real_time_and_measures_its_own_pace():
+    """Without the rig the benchmark plays on a fake card at a card's pace, and says so."""
+    sys.path.insert(0, str(ROOT))
+    from scripts.bench.output import PacedCallbackStream, rig_pace
+
+    out = AudioOutput(stream_factory=PacedCallbackStream)
+    out.open()
+    started = time.monotonic()
+    out.play(pcm(SAMPLE_RATE // 5), SAMPLE_RATE)  # 0.2 s
+    took = time.monotonic() - started
+    out.close()
+    assert 0.2 <= took < 0.45
+    pace = rig_pace(False, seconds=0.3)
+    assert pace["cold_s"] == pytest.approx(1.0, abs=0.35)
+    assert pace["warm_s"] == pytest.approx(1.0, abs=0.2)
+    assert pace["longest_gap_ms"] < 100 and "fake" in pace["stream"]

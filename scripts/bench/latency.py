@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.audio import chunks
+from assistant.audio import SPEECH_RATE, chunks
 from assistant.engine.clock import VirtualClock
 from assistant.engine.exercises import find_exercise
 from assistant.engine.intents import IntentMatcher
@@ -243,10 +243,11 @@ def run_trials(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig, rig: boo
     warm_up(recognizer, lang, bed, cfg)
     source = AnswerTrials(clock, recognizer, plan, bed, cfg.latency_snr, random.Random(11))
     speaker = voice_speaker(lang, cache_dir, rig)
-    # A session starts its output with its first prompts, long before a question is answered;
-    # the time a fresh stream takes to start belongs to the rig's pace, not to a reply.
+    # A session starts its output with its first prompts and has just played the question
+    # when it is answered; the time a fresh stream takes to start belongs to the rig's pace
+    # (see rig_pace), not to a reply. So the stream starts, and is heard running, first.
     assert isinstance(speaker.output, AudioOutput)
-    speaker.output.open()
+    speaker.output.play(silence(0.2, SPEECH_RATE), SPEECH_RATE)
     reply = ReplyTimer(speaker, source.put)
 
     def perform(effect: Effect) -> None:
@@ -318,7 +319,7 @@ def count_cutoffs(lang: str, engine: Engine, bed: bytes, cfg: BenchConfig) -> di
                            0)
     examples: list[dict[str, Any]] = []
     replies = 0
-    for reply in LONGER_REPLIES[lang]:
+    for reply in LONGER_REPLIES[lang][:3 if cfg.quick else None]:
         for voice in VOICES[lang][:max(1, cfg.voices)]:
             for speed in (*CUTOFF_SPEEDS, SLOW_SPEED):
                 utterance = speech(reply, voice, speed)
