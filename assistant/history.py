@@ -23,13 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.engine.practice import Practice
+from assistant.engine.resume import ResumePoint
 
 if TYPE_CHECKING:
     from assistant.engine.session import Session
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: sessions, agreements, couples; 2: snapshots (resume after a crash)."""
 DB_NAME = "history.sqlite3"
 HOME_ENV = "SAMENSPRAAK_HOME"
 
@@ -60,6 +62,17 @@ CREATE TABLE IF NOT EXISTS agreements (
 CREATE TABLE IF NOT EXISTS couples (
     couple TEXT PRIMARY KEY,
     keep_agreements INTEGER
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    couple TEXT PRIMARY KEY,
+    exercise TEXT NOT NULL,
+    exercise_file TEXT,
+    lang TEXT NOT NULL,
+    first TEXT NOT NULL,
+    second TEXT NOT NULL,
+    started TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    point TEXT NOT NULL
 );
 """
 
@@ -115,6 +128,24 @@ class SessionRecord:
         """Each partner's share of the speaking time (0..1)."""
         total = sum(self.speaking.values())
         return {name: (s / total if total else 0.0) for name, s in self.speaking.items()}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A session that has not ended: what it was, and where it was."""
+
+    exercise: str
+    """Exercise id."""
+    exercise_file: str | None
+    """The coach's own exercise file it came from, if any."""
+    lang: str
+    """Language code."""
+    names: tuple[str, str]
+    """The partners, as the session began."""
+    started: dt.datetime
+    """When it began."""
+    point: ResumePoint
+    """Where it was."""
 
 
 class History:
@@ -231,6 +262,7 @@ class History:
                             f"(SELECT id FROM sessions {where})", args)
             self.db.execute(f"DELETE FROM sessions {where}", args)
             self.db.execute(f"DELETE FROM couples {where}", args)
+            self.db.execute(f"DELETE FROM snapshots {where}", args)
         for name in files:
             with contextlib.suppress(FileNotFoundError):  # already gone is what we want
                 (self.recordings / name).unlink()
@@ -239,6 +271,34 @@ class History:
                 leftover.unlink()
             self.db.execute("VACUUM")  # no deleted text left in the file's free pages
         return count
+
+    # --- where a running session is (resume after a crash) ---------------------------------
+
+    def save_snapshot(self, snap: Snapshot) -> None:
+        """Store where a running session is (one per couple), replacing the one before."""
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO snapshots (couple, exercise, exercise_file, lang, first, "
+                "second, started, updated, point) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (couple_key(snap.names), snap.exercise, snap.exercise_file, snap.lang,
+                 snap.names[0], snap.names[1], snap.started.isoformat(timespec="seconds"),
+                 dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                 json.dumps(snap.point.to_json())))
+
+    def snapshots(self, names: tuple[str, str] | None = None) -> list[Snapshot]:
+        """Sessions that did not end (all, or one couple's), newest first."""
+        where, args = ("WHERE couple = ?", (couple_key(names),)) if names else ("", ())
+        rows = self.db.execute(
+            "SELECT exercise, exercise_file, lang, first, second, started, point FROM snapshots "
+            f"{where} ORDER BY updated DESC", args).fetchall()
+        return [Snapshot(exercise=r[0], exercise_file=r[1], lang=r[2], names=(r[3], r[4]),
+                         started=dt.datetime.fromisoformat(r[5]),
+                         point=ResumePoint.from_json(json.loads(r[6]))) for r in rows]
+
+    def drop_snapshot(self, names: tuple[str, str]) -> None:
+        """The couple's session ended: nothing to resume."""
+        with self.db:
+            self.db.execute("DELETE FROM snapshots WHERE couple = ?", (couple_key(names),))
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from assistant.engine.messages import (
 )
 from assistant.engine.practice import Practice
 from assistant.engine.pump import perform_all, pump
+from assistant.engine.resume import ResumePoint
 from assistant.engine.session import Session
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
@@ -310,17 +311,36 @@ def summary_lines(summary: Summary, texts: Texts) -> list[str]:
 
 def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Clock,
              timing: Timing, events: Path | None = None, stdin: TextIO | None = None,
-             out: TextIO | None = None, practice: Practice | None = None) -> Session:
-    """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard."""
+             out: TextIO | None = None, practice: Practice | None = None,
+             resume: ResumePoint | None = None,
+             observe: Callable[[Session, LogEvent], None] | None = None) -> Session:
+    """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard.
+
+    ``observe`` sees every log event as it happens (to save where the session is)."""
     inputs = LiveInputs(clock)
     player = PromptPlayer(TextSpeaker(out), inputs.put, can_cut=False)
     session = Session(exercise, names, texts, clock, timing, pace_adjustable=False,
-                      practice=practice)
+                      practice=practice, resume=resume)
     LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
     log = EventLog.open(events, clock) if events else None
     try:
-        run_live(session, inputs, player, log)
+        run_live(session, inputs, player, logger(session, log, observe))
     finally:
         if log is not None:
             log.close()
     return session
+
+
+def logger(session: Session, log: Callable[[LogEvent], None] | None,
+           observe: Callable[[Session, LogEvent], None] | None
+           ) -> Callable[[LogEvent], None] | None:
+    """One log callback: the event log file (if any), then the observer (if any)."""
+    if observe is None:
+        return log
+
+    def both(event: LogEvent) -> None:
+        if log is not None:
+            log(event)
+        observe(session, event)
+
+    return both

@@ -32,6 +32,9 @@ class Speaker(Protocol):
     def chime(self, chime: Chime) -> None:
         """Play a short tone; return once it has been heard."""
 
+    def play_file(self, path: str, text: str) -> None:
+        """Play a recording; ``text`` is what it says, shown where nothing can be played."""
+
     def set_pace(self, factor: float) -> None:
         """Speak at ``factor`` times the normal rate from the next prompt on."""
 

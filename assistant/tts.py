@@ -510,6 +510,18 @@ class VoiceSpeaker:
             self._play(chime_pcm(chime))
         self._deliver_notices()
 
+    def play_file(self, path: str, text: str) -> None:
+        """Play a recording (the couple's own voice) at the speech loudness; print ``text``
+        where it cannot be played."""
+        try:
+            pcm = normalise_wav(Path(path), self.target_dbfs)
+        except RenderError as exc:  # gone or damaged: the words still come across as text
+            _LOGGER.warning("cannot play the recording %s: %s", path, exc)
+            pcm = None
+        if pcm is not None and not self._output_failed and self._play(pcm):
+            return
+        self._print(text)
+
     def set_pace(self, factor: float) -> None:
         """Speak at ``factor`` times the base rate from now on (clamped to :data:`PACE_LIMITS`).
 

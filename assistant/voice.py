@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -29,9 +29,11 @@ from typing import TextIO
 from assistant.engine.clock import Clock
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import Exercise
-from assistant.engine.messages import Announce, Listen, RaisedVoices
+from assistant.engine.messages import Announce, Listen, LogEvent, RaisedVoices
 from assistant.engine.practice import Practice
+from assistant.engine.resume import ResumePoint
 from assistant.engine.session import Session
+from assistant.engine.steps import foreseeable_lines
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
 from assistant.listen import Listener, moment_for
@@ -42,6 +44,7 @@ from assistant.live import (
     LiveInputs,
     PromptPlayer,
     TextSpeaker,
+    logger,
     run_live,
 )
 from assistant.loudness import RaisedVoiceDetector
@@ -108,6 +111,54 @@ def open_recognizer(choice: str, lang: str, model: Path | None
     elif f"asr_no_model_{lang}" in notices:  # that sentence already says to use the keys
         notices = [n for n in notices if n != "asr_keys_only"]
     return recognizer, notices
+
+
+class SafeRecognizer:
+    """A :class:`~assistant.ports.Recognizer` that cannot take the microphone loop down.
+
+    A recognizer is a third-party decoder (C underneath) that may raise anything, at any call.
+    The first failure is logged and reported once through ``on_failure``; from then on it hears
+    nothing, so voice activity (turns ending on silence, speaking time), keys and timers go on.
+    """
+
+    def __init__(self, inner: Recognizer, on_failure: Callable[[Exception], None]) -> None:
+        self.sample_rate = inner.sample_rate
+        """The wrapped recognizer's rate."""
+        self.name = inner.name
+        """The wrapped recognizer's name."""
+        self.free_speech = inner.free_speech
+        """Whether the wrapped recognizer takes free speech."""
+        self._inner = inner
+        self._on_failure = on_failure
+        self.failed: Exception | None = None
+        """The failure that put it out of use (None while it works)."""
+
+    def _guard(self, call: Callable[[], str | None], default: str | None) -> str | None:
+        if self.failed is not None:
+            return default
+        try:
+            return call()
+        except Exception as err:  # whatever the decoder raises: stop using it, say so once
+            _LOGGER.exception("the speech recognizer failed; going on without it")
+            self.failed = err
+            self._on_failure(err)
+            return default
+
+    def start(self, phrases: Sequence[str] | None) -> None:
+        """Begin an utterance (nothing once failed)."""
+        self._guard(lambda: self._inner.start(phrases), None)
+
+    def accept(self, pcm: bytes) -> None:
+        """Feed audio (nothing once failed)."""
+        self._guard(lambda: self._inner.accept(pcm), None)
+
+    def partial(self) -> str:
+        """What it hears so far ('' once failed)."""
+        return self._guard(self._inner.partial, "") or ""
+
+    def finish(self) -> str:
+        """The utterance's text ('' once failed)."""
+        return self._guard(self._inner.finish, "") or ""
 
 
 class MicLoop:
@@ -179,7 +230,8 @@ class MicLoop:
 
 def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
               names: tuple[str, str], clock: Clock, stdin: TextIO | None = None,
-              practice: Practice | None = None) -> Session:
+              practice: Practice | None = None, resume: ResumePoint | None = None,
+              observe: Callable[[Session, LogEvent], None] | None = None) -> Session:
     """Run an exercise hands-free; everything that fails falls back and the session goes on."""
     from assistant.mic import Microphone, MicSettings, NoInputDevice, SpeakingGate
     from assistant.tts import build_voice_speaker
@@ -212,6 +264,14 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
     if (recognizer is None or first_mic is None) and stdin.isatty():
         keys.start()
 
+    def on_recognizer_failed(err: Exception) -> None:  # hear nothing more; keys take over
+        inputs.put(Announce(texts.notices["asr_keys_only"]))
+        if stdin.isatty():
+            keys.start()
+
+    if recognizer is not None:
+        recognizer = SafeRecognizer(recognizer, on_recognizer_failed)
+
     # The flow, in order.
     gate = SpeakingGate(speaker.is_audible, tail=SPEAKER_TAIL_SECONDS)
     listener = Listener(VoiceActivity(), recognizer, inputs.put)
@@ -225,7 +285,7 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
                        first_mic=first_mic, loudness=RaisedVoiceDetector(),
                        on_raised=lambda: inputs.put(RaisedVoices()))
     session = Session(exercise, names, texts, clock, settings.timing,
-                      notices=dict.fromkeys(notices), practice=practice)
+                      notices=dict.fromkeys(notices), practice=practice, resume=resume)
     player = PromptPlayer(speaker, inputs.put)
     log = EventLog.open(settings.events, clock) if settings.events else None
     free = recognizer.free_speech if recognizer is not None else True
@@ -233,10 +293,10 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
     def on_listen(listen: Listen) -> None:
         listener.set_moment(moment_for(listen, free))
 
-    speaker.prepare(session.foreseeable_lines())
+    speaker.prepare(foreseeable_lines(exercise, names, texts))
     mic_loop.start()
     try:
-        run_live(session, inputs, player, log, on_listen)
+        run_live(session, inputs, player, logger(session, log, observe), on_listen)
     finally:
         mic_loop.stop()
         if log is not None:

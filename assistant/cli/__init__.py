@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.cli import diagnostics, practice, sessions
 
     commands = {"list": sessions.cmd_list, "simulate": sessions.cmd_simulate,
-                "run": sessions.cmd_run, "check": diagnostics.cmd_check,
+                "run": sessions.cmd_run, "resume": sessions.cmd_resume,
+                "check": diagnostics.cmd_check,
                 "hear": diagnostics.cmd_hear, "history": practice.cmd_history,
                 "forget": practice.cmd_forget}
     settings = parse_settings(argv, dict(os.environ))

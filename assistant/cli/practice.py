@@ -4,16 +4,21 @@ the history around ``run`` and ``simulate``: read before a session, saved after 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from assistant.cli.settings import EXIT_USAGE, Settings
 from assistant.engine.errors import UsageError
+from assistant.engine.exercises import Exercise
+from assistant.engine.messages import LogEvent, PhaseChanged
 from assistant.engine.practice import Practice
+from assistant.engine.resume import ResumePoint
 from assistant.engine.session import Session
 from assistant.engine.texts import load_texts
-from assistant.history import History, iter_lines, practice_for, save_session
+from assistant.history import History, Snapshot, iter_lines, practice_for, save_session
 
 CONFIRM_WORDS = ("ja", "j", "yes", "y")
 """A typed answer that confirms forgetting."""
@@ -47,14 +52,54 @@ def practice_of(history: History | None, names: tuple[str, str], exercise: str
 
 
 def keep(history: History | None, session: Session, started: dt.datetime, t0: float) -> None:
-    """Save an ended session; a full disk costs the record, never the session or a traceback."""
+    """Save an ended session; a full disk costs the record, never the session or a traceback.
+
+    A finished session leaves nothing to resume; a stopped one can be resumed."""
     if history is None or session.end_reason is None:
         return
     try:
         save_session(history, session, started, session.now() - t0, t0)
-    except OSError as err:  # e.g. the disk is full: nothing half-written, say so
+        if session.end_reason == "finished":
+            history.drop_snapshot(session.names)
+    except (OSError, sqlite3.Error) as err:  # e.g. the disk is full: nothing half-written
         print(f"samenspraak: this session could not be kept in the history: {err}",
               file=sys.stderr)
+
+
+def resumable(history: History | None, names: tuple[str, str], exercise: Exercise,
+              file: Path | None) -> ResumePoint | None:
+    """Where this couple's unfinished run of ``exercise`` was (asked about first), if any."""
+    if history is None:
+        return None
+    for snap in history.snapshots(names):
+        same_file = (snap.exercise_file or None) == (str(file.resolve()) if file else None)
+        if snap.exercise == exercise.id and snap.lang == exercise.lang and same_file:
+            return snap.point
+    return None
+
+
+def snapshots(history: History | None, exercise: Exercise, file: Path | None,
+              started: dt.datetime) -> Callable[[Session, LogEvent], None] | None:
+    """An observer that saves where the session is at every phase change (for a resume)."""
+    if history is None:
+        return None
+    failed: list[str] = []
+
+    def observe(session: Session, event: LogEvent) -> None:
+        if not isinstance(event, PhaseChanged) or event.phase in ("closing", "done"):
+            return
+        try:
+            history.save_snapshot(Snapshot(
+                exercise=exercise.id, exercise_file=str(file.resolve()) if file else None,
+                lang=exercise.lang, names=session.names, started=started,
+                point=session.snapshot()))
+        except (OSError, sqlite3.Error) as err:  # a full disk must not stop the session
+            if not failed:
+                print(f"samenspraak: cannot save where the session is: {err}",
+                      file=sys.stderr)
+            failed.append(str(err))
+
+    return observe
 
 
 def share_bars(session: Session, width: int = 30) -> list[str]:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from dataclasses import replace
+from pathlib import Path
 
-from assistant.cli.practice import keep, opened, practice_of, share_bars
+from assistant.cli.practice import (
+    keep,
+    opened,
+    practice_of,
+    resumable,
+    share_bars,
+    snapshots,
+)
 from assistant.cli.settings import Settings, timing_for, voice_settings
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import (
@@ -15,6 +24,7 @@ from assistant.engine.exercises import (
     list_exercises,
     load_exercise_file,
 )
+from assistant.engine.resume import ResumePoint
 from assistant.engine.texts import LANGUAGES, Texts, load_texts
 from assistant.simulate import load_scenario, simulate
 
@@ -48,26 +58,55 @@ def cmd_simulate(settings: Settings) -> int:
 
 def cmd_run(settings: Settings) -> int:
     """Run an exercise live, hands-free or on a keyboard, and print the summary."""
+    exercise = _load_exercise(settings, settings.lang)
+    return _live(settings, exercise, settings.file,
+                 _names(settings, load_texts(exercise.lang)), None)
+
+
+def cmd_resume(settings: Settings) -> int:
+    """Go on with a session that was cut off, at the step it was in."""
+    with opened(settings) as history:
+        assert history is not None, "resume always has a home"
+        found = history.snapshots(settings.names)
+    if not found:
+        who = f" for {settings.names[0]} and {settings.names[1]}" if settings.names else ""
+        raise UsageError(f"no session to resume{who} in {settings.home}; start one with "
+                         "'samenspraak run'")
+    couples = {tuple(sorted(s.names)) for s in found}
+    if len(couples) > 1:
+        listed = "; ".join(" and ".join(c) for c in sorted(couples))
+        raise UsageError(f"more than one couple can resume ({listed}): add --names A B")
+    snap = found[0]
+    file = Path(snap.exercise_file) if snap.exercise_file else None
+    exercise = load_exercise_file(file) if file else find_exercise(snap.exercise, snap.lang)
+    return _live(settings, exercise, file, snap.names, replace(snap.point, ask=False))
+
+
+def _live(settings: Settings, exercise: Exercise, file: Path | None, names: tuple[str, str],
+          resume: ResumePoint | None) -> int:
+    """Run ``exercise`` live for ``names``; its place is saved as it goes, for a resume."""
     from assistant.engine.clock import RealClock
     from assistant.live import run_text, summary_lines
 
-    exercise = _load_exercise(settings, settings.lang)
     texts = load_texts(exercise.lang)
-    names = _names(settings, texts)
     clock = RealClock()
     with opened(settings) as history:
         practice = practice_of(history, names, exercise.id)
+        if resume is None:
+            resume = resumable(history, names, exercise, file)
         started, t0 = dt.datetime.now().astimezone(), clock.now()
+        observe = snapshots(history, exercise, file, started)
         if settings.input == "voice":
             from assistant.voice import run_voice
 
             session = run_voice(voice_settings(settings, timing_for(settings)), exercise,
-                                texts, names, clock, practice=practice)
+                                texts, names, clock, practice=practice, resume=resume,
+                                observe=observe)
         else:
             print(texts.line("prompt_hint"), flush=True)
             session = run_text(exercise, texts, names, clock,
                                timing_for(settings, silence_ends_turns=False), settings.events,
-                               practice=practice)
+                               practice=practice, resume=resume, observe=observe)
         keep(history, session, started, t0)
     print("\n".join(summary_lines(session.summary(), texts)))
     if sys.stdout.isatty():

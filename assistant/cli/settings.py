@@ -124,20 +124,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "with --input text prompts are printed and each typed line is an utterance "
                     "(an empty line means done/next).")
     exercise_args(p_run)
-    p_run.add_argument("--input", choices=("voice", "text"), default="voice",
+
+    def live_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--input", choices=("voice", "text"), default="voice",
                        help="voice (speaker and microphone) or text (keyboard and screen)")
-    p_run.add_argument("--events", type=Path, metavar="FILE",
+        p.add_argument("--events", type=Path, metavar="FILE",
                        help="write the JSON event log here (it includes what was heard)")
-    p_run.add_argument("--voice", help="speech voice id or name (default: one for the language)")
-    p_run.add_argument("--rate", type=int, help="speech rate in words per minute")
-    p_run.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
-    p_run.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+        p.add_argument("--voice", help="speech voice id or name (default: one for the language)")
+        p.add_argument("--rate", type=int, help="speech rate in words per minute")
+        p.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+        p.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
                        help="auto (vosk when its model is installed, else pocketsphinx for "
                             "English), or force one; none: voice activity, keys and timers")
-    p_run.add_argument("--mic", dest="input_device", metavar="DEVICE",
+        p.add_argument("--mic", dest="input_device", metavar="DEVICE",
                        help="microphone name or number (see 'samenspraak check')")
-    p_run.add_argument("--speaker", dest="output_device", metavar="DEVICE",
+        p.add_argument("--speaker", dest="output_device", metavar="DEVICE",
                        help="loudspeaker name or number (see 'samenspraak check')")
+
+    live_args(p_run)
+    p_resume = sub.add_parser(
+        "resume", help="go on with a session that was cut off",
+        description="Go on where a session stopped unexpectedly (a crash, a power cut, the "
+                    "program killed): at the step it was in, with the speaking times, roles "
+                    "and agreements so far.")
+    p_resume.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
+                          help="whose session, when more than one couple has one to resume")
+    live_args(p_resume)
 
     p_sim = sub.add_parser(
         "simulate", help="run a session on a virtual clock against a scenario",
@@ -159,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     home_help = ("folder of the history (default: $SAMENSPRAAK_HOME, else "
                  "$XDG_DATA_HOME/samenspraak, else ~/.local/share/samenspraak)")
     p_run.add_argument("--home", type=Path, metavar="DIR", help=home_help)
+    p_resume.add_argument("--home", type=Path, metavar="DIR", help=home_help)
     p_sim.add_argument("--home", type=Path, metavar="DIR",
                        help="read and write the history in DIR (without it a simulation "
                             "touches no file)")

@@ -59,8 +59,9 @@ from assistant.engine.phases import (
     build_machine,
 )
 from assistant.engine.practice import Practice, PracticeSteps
+from assistant.engine.resume import ResumePoint, snapshot
 from assistant.engine.stats import Statistics
-from assistant.engine.steps import StepRun, StepRunner, foreseeable_lines
+from assistant.engine.steps import StepRun, StepRunner
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
 from assistant.engine.waits import ActiveWait, Deadline, Outcome, Wait, WaitKind
@@ -93,9 +94,11 @@ class Session:
 
     def __init__(self, exercise: Exercise, names: tuple[str, str], texts: Texts, clock: Clock,
                  timing: Timing | None = None, notices: Iterable[str] = (),
-                 pace_adjustable: bool = True, practice: Practice | None = None) -> None:
+                 pace_adjustable: bool = True, practice: Practice | None = None,
+                 resume: ResumePoint | None = None) -> None:
         """``pace_adjustable`` is False where speech has no pace (printed text); ``practice``
-        is what the couple's history brings (None: no history, nothing is said of one)."""
+        is what the couple's history brings (None: no history, nothing is said of one);
+        ``resume`` is where an earlier run of this session was (None: start at the start)."""
         self.exercise = exercise
         self.names = names
         self.texts = texts
@@ -114,6 +117,7 @@ class Session:
         self.alarms = Alarms(self)
         self._offer = BreakOffer(self)
         self.practice = PracticeSteps(self, practice) if practice is not None else None
+        self.resume_point = resume
         """The read-back and the question about keeping agreements (None: no history)."""
         self._runner = StepRunner(self)
         self._out = Outbox()
@@ -209,9 +213,9 @@ class Session:
         """What happened so far."""
         return self.stats.summary()
 
-    def foreseeable_lines(self) -> list[str]:
-        """Sentences this session will probably say: rendered ahead by a speaker that can."""
-        return foreseeable_lines(self.exercise, self.names, self.texts)
+    def snapshot(self) -> ResumePoint:
+        """Where the session is now, to go back to after a crash."""
+        return snapshot(self, self._runner.index)
 
     # --- for the steps, the commands and the hold --------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from assistant.engine.exercises import Answer, Exercise, Step
 from assistant.engine.messages import Chime
 from assistant.engine.phases import ANSWERS, FLOOR_ENDS, Phase
+from assistant.engine.resume import go_back
 from assistant.engine.texts import Texts
 from assistant.engine.waits import Outcome, Reason, Wait, WaitKind
 
@@ -41,23 +42,31 @@ class StepRunner:
         self._interacted = False
         self.ended_early = False
         """True when an answer ended the exercise (then = "end"): nothing is praised."""
+        self.index = 0
+        """The step being run (0-based): where a resumed session goes back to."""
 
     def run(self) -> StepRun:
-        """All steps, one after another; returns when the exercise is through."""
+        """All steps, one after another; returns when the exercise is through.
+
+        A session that resumes goes back to its step first (after asking, where it asks)."""
         steps = self._s.exercise.steps
-        if self._s.practice is not None:
+        self.index = 0
+        point = self._s.resume_point
+        if point is not None and 0 <= point.step < len(steps) \
+                and (yield from go_back(self._s, point)):
+            self.index, self._interacted = point.step, True
+        elif self._s.practice is not None:
             yield from self._s.practice.opening()
-        index = 0
-        while index < len(steps):
-            step = steps[index]
+        while self.index < len(steps):
+            step = steps[self.index]
             jump = yield from getattr(self, f"_step_{step.kind}")(step)
             if jump == END:
                 self.ended_early = True
                 return None
             if jump:
-                index = next(i for i, s in enumerate(steps) if s.id == jump)
+                self.index = next(i for i, s in enumerate(steps) if s.id == jump)
             else:
-                index += 1
+                self.index += 1
         return None
 
     def closing(self, stopped: bool) -> None:
