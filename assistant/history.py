@@ -168,6 +168,9 @@ class History:
         private_dir(self.recordings)
         try:
             self._db = self._connect()
+        except sqlite3.OperationalError as err:  # locked or refused, not damaged: leave it be
+            raise HistoryError(f"the history at {self.path} cannot be used now ({err}); "
+                               "is another session running?") from None
         except sqlite3.DatabaseError as err:  # not a database, or damaged: keep it, start anew
             aside = self.path.with_name(
                 f"{DB_NAME}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")

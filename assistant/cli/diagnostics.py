@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 from assistant.cli.settings import EXIT_USAGE, Settings
 from assistant.engine.intents import IntentMatcher
@@ -59,10 +61,20 @@ def _verdict(ok: bool, line: str, advice: str = "") -> bool:
     return ok
 
 
+def privacy_line(home: Path, cache_dir: Path) -> str:
+    """One line on what leaves this computer (nothing) and where a session keeps its data."""
+    return (f"privacy: nothing is sent anywhere (no network is used; speech is recognised and "
+            f"spoken on this computer); the history is kept in {home}, spoken prompts in "
+            f"{cache_dir}, both readable by you only; no transcript unless you ask (--events)")
+
+
 def cmd_check(settings: Settings) -> int:
     """List devices, play a chime, record three seconds, load the model; say what to do."""
     from assistant.devices import AudioUnavailable, list_devices
+    from assistant.history import default_home
 
+    # check has no --home: where `run` would keep the history, from the same environment
+    print(privacy_line(settings.home or default_home(os.environ), settings.cache_dir))
     try:
         devices = list_devices()
     except AudioUnavailable as err:  # PortAudio or sounddevice missing or broken

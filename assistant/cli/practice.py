@@ -18,7 +18,14 @@ from assistant.engine.practice import Practice
 from assistant.engine.resume import ResumePoint
 from assistant.engine.session import Session
 from assistant.engine.texts import load_texts
-from assistant.history import History, Snapshot, iter_lines, practice_for, save_session
+from assistant.history import (
+    History,
+    HistoryError,
+    Snapshot,
+    iter_lines,
+    practice_for,
+    save_session,
+)
 
 CONFIRM_WORDS = ("ja", "j", "yes", "y")
 """A typed answer that confirms forgetting."""
@@ -32,7 +39,7 @@ def opened(settings: Settings) -> Iterator[History | None]:
         return
     try:
         history = History(settings.home).open()
-    except OSError as err:  # the folder cannot be made or the disk refuses
+    except (OSError, HistoryError) as err:  # no folder, the disk refuses, or it is in use
         raise UsageError(f"cannot use the history in {settings.home}: {err}; pass --home DIR "
                          "with a folder you can write") from None
     if history.notice:
