@@ -1,6 +1,7 @@
 """Exercises as data: one TOML file per exercise and language, checked completely on load.
 
-A bad file is rejected with one message that names the file, the step and the field.
+A bad file is rejected with messages that name the file, the step and the field: every
+problem of the file at once (:attr:`ExerciseError.problems`), the first one as its text.
 The format is documented in README.md ("Exercise files").
 """
 
@@ -24,6 +25,12 @@ THEN_BUILTIN = ("continue", "end")
 
 class ExerciseError(Exception):
     """An exercise file that cannot be used; the message says where and what to fix."""
+
+    def __init__(self, *problems: str) -> None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{problems[0]}{more}")
+        self.problems = problems
+        """Every problem found, each naming file, step and field."""
 
 
 @dataclass(frozen=True)
@@ -241,29 +248,34 @@ def _check_placeholders(lines: tuple[str, ...], allowed: set[str]) -> None:
                              f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})")
 
 
-def _parse_step(raw: object, number: int, where: str) -> Step:
+def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> Step | None:
+    """The step, or None with every problem of it added to ``problems``."""
+    found = len(problems)
     if not isinstance(raw, dict):
-        raise ExerciseError(f"{where}: step {number}: must be a [[step]] table")
+        problems.append(f"{where}: step {number}: must be a [[step]] table")
+        return None
     kind = raw.get("kind")
     if kind is None:
-        raise ExerciseError(f"{where}: step {number}: missing field 'kind' "
-                            f"(one of {', '.join(STEP_KINDS)})")
+        problems.append(f"{where}: step {number}: missing field 'kind' "
+                        f"(one of {', '.join(STEP_KINDS)})")
+        return None
     if kind not in STEP_KINDS:
-        raise ExerciseError(f"{where}: step {number}: field 'kind': unknown step kind "
-                            f"{kind!r} (use one of {', '.join(STEP_KINDS)})")
+        problems.append(f"{where}: step {number}: field 'kind': unknown step kind "
+                        f"{kind!r} (use one of {', '.join(STEP_KINDS)})")
+        return None
     here = f"{where}: step {number} ({kind})"
     checkers = {**_COMMON, **_FIELDS[kind]}
     for key in raw:
         if key not in checkers:
-            raise ExerciseError(f"{here}: unknown field '{key}' "
-                                f"(allowed: {', '.join(sorted(checkers))})")
+            problems.append(f"{here}: unknown field '{key}' "
+                            f"(allowed: {', '.join(sorted(checkers))})")
     for key in _REQUIRED[kind]:
         if key not in raw:
-            raise ExerciseError(f"{here}: missing field '{key}'")
+            problems.append(f"{here}: missing field '{key}'")
     values: dict[str, object] = {}
     placeholders = _PLACEHOLDERS | ({"name"} if raw.get("to") == "each" else set())
     for key, value in raw.items():
-        if key == "kind":
+        if key == "kind" or key not in checkers:
             continue
         try:
             values[key] = checkers[key](value)
@@ -272,64 +284,74 @@ def _parse_step(raw: object, number: int, where: str) -> Step:
             if key in ("yes", "no", "both"):
                 _check_placeholders(values[key].say, placeholders)  # type: ignore[union-attr]
         except ValueError as err:
-            raise ExerciseError(f"{here}: field '{key}': {err}") from None
+            problems.append(f"{here}: field '{key}': {err}")
     seconds, warn_at = values.get("seconds"), values.get("warn_at")
     if seconds is not None and warn_at and max(warn_at) >= seconds:  # type: ignore[arg-type]
-        raise ExerciseError(f"{here}: field 'warn_at': every warning must come before the end "
-                            f"(less than seconds = {seconds:g})")
+        problems.append(f"{here}: field 'warn_at': every warning must come before the end "
+                        f"(less than seconds = {seconds:g})")
     if (values.get("assign_speaker") or "both" in values) and raw.get("to") != "each":
         key = "assign_speaker" if values.get("assign_speaker") else "both"
-        raise ExerciseError(f"{here}: field '{key}': needs to = \"each\" (both partners answer)")
+        problems.append(f"{here}: field '{key}': needs to = \"each\" (both partners answer)")
     if "both" in values and not values.get("assign_speaker"):
-        raise ExerciseError(f"{here}: field 'both': needs assign_speaker = true")
+        problems.append(f"{here}: field 'both': needs assign_speaker = true")
     if "seconds" in values and kind == "say" and not values.get("wait"):
-        raise ExerciseError(f"{here}: field 'seconds': only with wait = true")
+        problems.append(f"{here}: field 'seconds': only with wait = true")
+    if len(problems) > found:
+        return None
     return Step(number=number, kind=kind, **values)  # type: ignore[arg-type]
 
 
 def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exercise:
-    """Check and build an exercise from TOML text; ``where`` names the file in messages."""
+    """Check and build an exercise from TOML text; ``where`` names the file in messages.
+
+    Every problem is looked for before it gives up: :class:`ExerciseError` carries them all."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ExerciseError(f"{where}: invalid TOML: {err}") from None
+    problems: list[str] = []
     for key in data:
         if key not in _TOP and key != "step":
-            raise ExerciseError(f"{where}: unknown field '{key}' "
-                                f"(allowed: {', '.join(sorted([*_TOP, 'step']))})")
+            problems.append(f"{where}: unknown field '{key}' "
+                            f"(allowed: {', '.join(sorted([*_TOP, 'step']))})")
     for key in _TOP_REQUIRED:
         if key not in data:
-            raise ExerciseError(f"{where}: missing field '{key}'")
+            problems.append(f"{where}: missing field '{key}'")
     top: dict[str, object] = {}
     for key, check in _TOP.items():
         if key in data:
             try:
                 top[key] = check(data[key])
             except ValueError as err:
-                raise ExerciseError(f"{where}: field '{key}': {err}") from None
+                problems.append(f"{where}: field '{key}': {err}")
     if "closing" in top:
         try:
             _check_placeholders(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
         except ValueError as err:
-            raise ExerciseError(f"{where}: field 'closing': {err}") from None
-    if expect_id is not None and top["id"] != expect_id:
-        raise ExerciseError(f"{where}: field 'id': is {top['id']!r} but the file is named "
-                            f"{expect_id!r}.toml; make them the same")
+            problems.append(f"{where}: field 'closing': {err}")
+    if expect_id is not None and "id" in top and top["id"] != expect_id:
+        problems.append(f"{where}: field 'id': is {top['id']!r} but the file is named "
+                        f"{expect_id!r}.toml; make them the same")
     raw_steps = data.get("step")
     if not isinstance(raw_steps, list) or not raw_steps:
-        raise ExerciseError(f"{where}: no steps: add at least one [[step]] table")
-    steps = tuple(_parse_step(raw, n, where) for n, raw in enumerate(raw_steps, start=1))
-    _check_jumps(steps, where)
+        problems.append(f"{where}: no steps: add at least one [[step]] table")
+        raw_steps = []
+    parsed = [_parse_step(raw, n, where, problems) for n, raw in enumerate(raw_steps, start=1)]
+    steps = tuple(step for step in parsed if step is not None)
+    if len(steps) == len(parsed):  # a jump to a step with a problem would be reported wrongly
+        _check_jumps(steps, where, problems)
+    if problems:
+        raise ExerciseError(*problems)
     return Exercise(steps=steps, **top)  # type: ignore[arg-type]
 
 
-def _check_jumps(steps: tuple[Step, ...], where: str) -> None:
+def _check_jumps(steps: tuple[Step, ...], where: str, problems: list[str]) -> None:
     ids: dict[str, int] = {}
     for step in steps:
         if step.id is not None:
             if step.id in ids or step.id in THEN_BUILTIN:
-                raise ExerciseError(f"{where}: step {step.number} ({step.kind}): field 'id': "
-                                    f"{step.id!r} is used twice or reserved")
+                problems.append(f"{where}: step {step.number} ({step.kind}): field 'id': "
+                                f"{step.id!r} is used twice or reserved")
             ids[step.id] = step.number
     for step in steps:
         jumps = [("yes", step.yes.then), ("no", step.no.then)]
@@ -342,7 +364,7 @@ def _check_jumps(steps: tuple[Step, ...], where: str) -> None:
                 continue
             target = ids.get(then)
             if target is None or target <= step.number:
-                raise ExerciseError(
+                problems.append(
                     f"{where}: step {step.number} ({step.kind}): field '{name}': then = "
                     f"{then!r} must be 'continue', 'end' or the id of a later step")
 
