@@ -71,7 +71,10 @@ class LiveInputs:
     def next_input(self, session: Session) -> SessionInput | None:
         """The next input; None once the session's next deadline has come."""
         deadline = session.next_deadline()
-        timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+        return self.get(None if deadline is None else max(0.0, deadline - self._clock.now()))
+
+    def get(self, timeout: float | None) -> SessionInput | None:
+        """The next input within ``timeout`` seconds (None: wait for one); None when none came."""
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -241,6 +244,44 @@ class TextSpeaker:
         """Nothing to release."""
 
 
+class QuietSpeaker:
+    """Chimes only (``timer --quiet``): sentences are not spoken, chimes and recordings are."""
+
+    def __init__(self, inner: Speaker) -> None:
+        self._inner = inner
+
+    def say(self, text: str) -> None:
+        """Say nothing."""
+
+    def chime(self, chime: Chime) -> None:
+        """Play the chime."""
+        self._inner.chime(chime)
+
+    def play_file(self, path: str, text: str) -> None:
+        """Play the recording."""
+        self._inner.play_file(path, text)
+
+    def set_pace(self, factor: float) -> None:
+        """Pass the pace on."""
+        self._inner.set_pace(factor)
+
+    def prepare(self, texts: object) -> None:
+        """Nothing is spoken, so nothing is rendered ahead."""
+
+    def interrupt(self) -> None:
+        """Cut the chime that plays."""
+        self._inner.interrupt()
+
+    def is_audible(self) -> bool:
+        """Whether a chime plays (the microphone is deaf meanwhile)."""
+        audible = getattr(self._inner, "is_audible", None)
+        return bool(audible()) if audible is not None else False
+
+    def close(self) -> None:
+        """Release the speaker."""
+        self._inner.close()
+
+
 TYPED_KEYS: Mapping[str, Intent] = {"j": Intent.YES, "y": Intent.YES, "n": Intent.NO,
                                     "p": Intent.PAUSE, "s": Intent.STOP, "h": Intent.REPEAT,
                                     "r": Intent.REPEAT}
@@ -313,15 +354,21 @@ def run_text(exercise: Exercise, texts: Texts, names: tuple[str, str], clock: Cl
              timing: Timing, events: Path | None = None, stdin: TextIO | None = None,
              out: TextIO | None = None, practice: Practice | None = None,
              resume: ResumePoint | None = None,
-             observe: Callable[[Session, LogEvent], None] | None = None) -> Session:
+             observe: Callable[[Session, LogEvent], None] | None = None,
+             inputs: LiveInputs | None = None, quiet: bool = False) -> Session:
     """Run an exercise on a keyboard and a screen: prompts printed, each typed line heard.
 
-    ``observe`` sees every log event as it happens (to save where the session is)."""
-    inputs = LiveInputs(clock)
-    player = PromptPlayer(TextSpeaker(out), inputs.put, can_cut=False)
+    ``observe`` sees every log event as it happens (to save where the session is). With
+    ``inputs`` the caller feeds the session (a live display's keys) and no line is read;
+    ``quiet`` prints chimes only."""
+    keys_elsewhere = inputs is not None
+    inputs = inputs or LiveInputs(clock)
+    speaker = TextSpeaker(out)
+    player = PromptPlayer(QuietSpeaker(speaker) if quiet else speaker, inputs.put, can_cut=False)
     session = Session(exercise, names, texts, clock, timing, pace_adjustable=False,
                       practice=practice, resume=resume)
-    LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
+    if not keys_elsewhere:
+        LineReader(stdin or sys.stdin, inputs.put, at_end=Stop()).start()
     log = EventLog.open(events, clock) if events else None
     try:
         run_live(session, inputs, player, logger(session, log, observe))

@@ -43,6 +43,7 @@ from assistant.live import (
     LineReader,
     LiveInputs,
     PromptPlayer,
+    QuietSpeaker,
     TextSpeaker,
     logger,
     run_live,
@@ -231,14 +232,18 @@ class MicLoop:
 def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
               names: tuple[str, str], clock: Clock, stdin: TextIO | None = None,
               practice: Practice | None = None, resume: ResumePoint | None = None,
-              observe: Callable[[Session, LogEvent], None] | None = None) -> Session:
-    """Run an exercise hands-free; everything that fails falls back and the session goes on."""
+              observe: Callable[[Session, LogEvent], None] | None = None,
+              inputs: LiveInputs | None = None, quiet: bool = False) -> Session:
+    """Run an exercise hands-free; everything that fails falls back and the session goes on.
+
+    With ``inputs`` the caller also feeds the session (a live display's keys); ``quiet`` plays
+    chimes only."""
     from assistant.mic import Microphone, MicSettings, NoInputDevice, SpeakingGate
     from assistant.tts import build_voice_speaker
     from assistant.vad import VoiceActivity
 
     stdin = stdin or sys.stdin
-    inputs = LiveInputs(clock)
+    inputs = inputs or LiveInputs(clock)
 
     def on_notice(key: str) -> None:  # the speaker fell back to something else: say so once
         if key in texts.notices:
@@ -247,6 +252,8 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
     speaker = build_voice_speaker(exercise.lang, voice=settings.voice, rate=settings.rate,
                                   device=settings.output_device, cache_dir=settings.cache_dir,
                                   on_notice=on_notice, print_fn=TextSpeaker().say)
+    if quiet:
+        speaker = QuietSpeaker(speaker)
     recognizer, notice_keys = open_recognizer(settings.recognizer, exercise.lang, settings.model)
     notices = [texts.notices[k] for k in notice_keys if k in texts.notices]
 

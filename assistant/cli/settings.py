@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,20 @@ class Settings:
     """forget: only this couple."""
     yes: bool = False
     """forget: no confirmation asked."""
+    name: str | None = None
+    """new: the name of the exercise file to write."""
+    files: tuple[Path, ...] = ()
+    """validate: the exercise files to check."""
+    turn: float = 120.0
+    """timer: seconds each partner has the floor."""
+    mirror: float = 60.0
+    """timer: seconds the listener has to say back what they heard."""
+    rounds: int = 2
+    """timer: how often each partner has the floor."""
+    quiet: bool = False
+    """timer: chimes only, no spoken cues."""
+    display: bool = True
+    """timer, run: show the live display and take single keys when the output is a terminal."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +102,71 @@ def _duration(text: str) -> tuple[str, float]:
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}': seconds must be 0 or more")
     return name, seconds
+
+
+_LENGTH = re.compile(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def length(text: str) -> float:
+    """A duration for the timer: seconds ('90'), '90s', '2m' or '1m30s'."""
+    match = _LENGTH.fullmatch(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration: use seconds (90), "
+                                         "90s, 2m or 1m30s")
+    seconds = int(match[1] or 0) * 60 + float(match[2] or 0)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': a duration must be more than 0 seconds")
+    return seconds
+
+
+def _rounds(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of rounds (1 or more)")
+    return int(text)
+
+
+def _coach_parsers(sub: argparse._SubParsersAction) -> None:
+    """timer, new and validate: the commands for coaches (:mod:`assistant.cli.coach`)."""
+    p_timer = sub.add_parser(
+        "timer", help="time a conversation: the floor, mirroring and swapping, no exercise text",
+        description="Lead a conversation with a timer: each partner has the floor in turn, the "
+                    "listener says back what they heard, then they swap — for the given rounds, "
+                    "with chimes, warnings and short spoken cues.")
+    p_timer.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
+                         help="the partners' names; FIRST speaks first")
+    p_timer.add_argument("--turn", type=length, default=120.0, metavar="TIME",
+                         help="floor time per turn: seconds, 90s, 2m (default 2m)")
+    p_timer.add_argument("--mirror", type=length, default=60.0, metavar="TIME",
+                         help="time to say back what was heard (default 1m)")
+    p_timer.add_argument("--rounds", type=_rounds, default=2, metavar="N",
+                         help="how often each partner has the floor (default 2)")
+    p_timer.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_timer.add_argument("--quiet", action="store_true", help="chimes only, no spoken cues")
+    p_timer.add_argument("--input", choices=("voice", "text"), default="voice",
+                         help="voice (speaker and microphone) or text (keyboard and screen)")
+    p_timer.add_argument("--no-display", dest="display", action="store_false",
+                         help="no live display; typed lines as in 'run --input text'")
+    p_timer.add_argument("--duration", action="append", type=_duration, default=[],
+                         metavar="NAME=SECONDS", help="override another duration, e.g. warn=15")
+    for flag, dest, metavar in (("--voice", "voice", None), ("--rate", "rate", None),
+                                ("--mic", "input_device", "DEVICE"),
+                                ("--speaker", "output_device", "DEVICE")):
+        p_timer.add_argument(flag, dest=dest, metavar=metavar,
+                             type=int if flag == "--rate" else None)
+    p_timer.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
+    p_timer.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p_timer.add_argument("--events", type=Path, metavar="FILE", help="write the JSON event log")
+    p_new = sub.add_parser(
+        "new", help="write a template for your own exercise",
+        description="Write NAME.toml in the current folder: a short, commented exercise with "
+                    "one step of each common kind that runs as it is.")
+    p_new.add_argument("name", metavar="NAME", help="file name without .toml, e.g. mijn-oefening")
+    p_new.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_validate = sub.add_parser(
+        "validate", help="check exercise files and report every problem",
+        description="Check exercise files; every problem of every file is reported (file, "
+                    "step, field, what to do). Exit code 2 when there is one, 0 when all fine.")
+    p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_hear.add_argument("--expect", choices=("commands", "yesno", "free"), default="commands")
     p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
     p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
+    _coach_parsers(sub)
     return parser
 
 
@@ -224,7 +305,9 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
                              else default_home(environ)),
         picture=get("picture"),
         couple=tuple(n.strip() for n in args.couple) if get("couple") else None,
-        yes=bool(get("yes")))
+        yes=bool(get("yes")), name=get("name"), files=tuple(get("files") or ()),
+        turn=get("turn") or 120.0, mirror=get("mirror") or 60.0, rounds=get("rounds") or 2,
+        quiet=bool(get("quiet")), display=get("display") is not False)
 
 
 def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:

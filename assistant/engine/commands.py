@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assistant.engine.messages import (
+    AdjustTime,
     Heard,
     HeardLogged,
     Intent,
@@ -17,6 +18,7 @@ from assistant.engine.messages import (
     SetPace,
     SpeechEnded,
     SpeechStarted,
+    TimerFired,
 )
 from assistant.engine.phases import ANSWERS
 from assistant.engine.timing import PACES
@@ -44,10 +46,14 @@ class Commands:
         return PACES[self._pace]
 
     def take(self, active: ActiveWait,
-             item: Heard | SpeechStarted | SpeechEnded | KeyCommand) -> None:
+             item: Heard | SpeechStarted | SpeechEnded | KeyCommand | AdjustTime) -> None:
         """What the couple did during ``active``: talk, an utterance, a key."""
         s = self._s
         now = s.now()
+        if isinstance(item, AdjustTime):
+            if active.adjust(item.seconds, now):
+                s.emit(TimerFired("adjusted", active.time_left(now) or 0.0, active.wait.talker))
+            return
         if isinstance(item, SpeechStarted | SpeechEnded):
             s.count_speech(active, active.speech(item, now))
             return

@@ -72,6 +72,14 @@ class KeyCommand:
 
 
 @dataclass(frozen=True)
+class AdjustTime:
+    """More or less time on the running timer (a coach's + or − key)."""
+
+    seconds: float
+    """Seconds to add; negative to take away (the timer never goes below one second)."""
+
+
+@dataclass(frozen=True)
 class Proceed:
     """An empty line or Enter: "klaar" or "verder", whichever fits the moment."""
 
@@ -103,7 +111,7 @@ class RaisedVoices:
 
 
 SessionInput = (Heard | SpeechStarted | SpeechEnded | KeyCommand | Proceed | PromptPlayed
-                | Announce | Stop | RaisedVoices)
+                | Announce | Stop | RaisedVoices | AdjustTime)
 """Everything a driver can hand to :meth:`Session.handle`."""
 
 
@@ -162,7 +170,7 @@ class TimerFired:
     """A turn timer gave a warning or ran out."""
 
     event: str
-    """'warning' or 'expired'."""
+    """'warning', 'expired', or 'adjusted' (more or less time by a key)."""
     remaining: float
     """Seconds left on the timer."""
     speaker: str | None

@@ -30,6 +30,7 @@ from assistant.engine.exercises import Exercise
 from assistant.engine.hold import Holding
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import (
+    AdjustTime,
     Announce,
     Chime,
     Effect,
@@ -64,6 +65,7 @@ from assistant.engine.stats import Statistics
 from assistant.engine.steps import StepRun, StepRunner
 from assistant.engine.texts import Texts
 from assistant.engine.timing import Timing
+from assistant.engine.view import SessionView, view_of
 from assistant.engine.waits import ActiveWait, Deadline, Outcome, Wait, WaitKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -199,11 +201,10 @@ class Session:
     def listening(self) -> Listen:
         """What is worth listening for now (also sent as an effect whenever it changes)."""
         active = self._active
-        intents = self.allowed()
         collect = active is not None and active.wait.collect
         short = active is not None and active.wait.kind is WaitKind.ANSWER
-        return Listen(tuple(self.matcher.phrases_for(intents)), tuple(self.matcher.fillers),
-                      collect, short)
+        return Listen(tuple(self.matcher.phrases_for(self.allowed())),
+                      tuple(self.matcher.fillers), collect, short)
 
     def allowed(self) -> frozenset[Intent]:
         """The commands that can be acted upon now."""
@@ -212,6 +213,10 @@ class Session:
     def summary(self) -> Summary:
         """What happened so far."""
         return self.stats.summary()
+
+    def view(self) -> SessionView:
+        """What a screen shows now (read-only; :mod:`~assistant.engine.view`)."""
+        return view_of(self, self._active, self._runner.index)
 
     def snapshot(self) -> ResumePoint:
         """Where the session is now, to go back to after a crash."""
@@ -322,7 +327,7 @@ class Session:
 
     # --- inputs ------------------------------------------------------------------------------
 
-    def _take(self, item: Heard | SpeechStarted | SpeechEnded | KeyCommand) -> None:
+    def _take(self, item: Heard | SpeechStarted | SpeechEnded | KeyCommand | AdjustTime) -> None:
         if self._active is not None:
             self._commands.take(self._active, item)
 

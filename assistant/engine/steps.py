@@ -198,6 +198,8 @@ class StepRunner:
                 prompt = s.texts.lines("mirror_again", **s.roles.map())
             s.tell(prompt)
             yield self._plain_floor(s.roles.listener, seconds)
+            if step is not None and step.confirm == ():  # the timer's mirror: timed, no question
+                return False
             s.ask_confirmation()
             confirm = (s.fmt(step.confirm) if step and step.confirm
                        else s.texts.lines("confirm", **s.roles.map()))

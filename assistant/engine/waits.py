@@ -181,6 +181,28 @@ class ActiveWait:
         if not keep_speech:
             self.speaking_since = None
 
+    def time_left(self, now: float) -> float | None:
+        """Seconds left on its timer as a screen shows it (frozen while held), or None."""
+        end = self.deadlines.get(EXPIRE)
+        at = now if self.held_from is None else self.held_from
+        return None if end is None else max(0.0, end - at)
+
+    def adjust(self, seconds: float, now: float) -> bool:
+        """Move the expiry by ``seconds`` (never closer than a second) and its warnings with it:
+        a warning still ahead rings at its point before the new end. False without a timer."""
+        end = self.deadlines.get(EXPIRE)
+        if end is None:
+            return False
+        at = now if self.held_from is None else self.held_from
+        end = self.deadlines[EXPIRE] = max(at + 1.0, end + seconds)
+        for left in self.wait.warn_at:
+            warn = Deadline(Alarm.WARN, left)
+            if end - left > at:
+                self.deadlines[warn] = end - left
+            else:
+                self.deadlines.pop(warn, None)
+        return True
+
     def remaining(self, now: float) -> float | None:
         """Seconds left on its timer, or None when it has none."""
         end = self.deadlines.get(EXPIRE)
