@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import tomllib
 from collections import deque
 from collections.abc import Callable
@@ -87,7 +88,8 @@ class Scenario:
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            or not math.isfinite(value)):
         raise ScenarioError(f"{where}: must be a number of seconds ≥ 0, got {value!r}")
     return float(value)
 

@@ -7,6 +7,7 @@ The format is documented in README.md ("Exercise files").
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import tomllib
@@ -143,6 +144,8 @@ def _seconds(value: object) -> float:
         raise ValueError(f"must be a number of seconds, got {_show(value)}")
     if value < 0:
         raise ValueError(f"must not be negative, got {value}")
+    if not math.isfinite(value):  # nan or inf: a timer that never fires, a duration unsaid
+        raise ValueError(f"must be a finite number of seconds, got {value}")
     return float(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -82,22 +83,69 @@ def load_texts(lang: str) -> Texts:
     if lang not in LANGUAGES:
         raise TextsError(f"unknown language '{lang}': choose one of {', '.join(LANGUAGES)}")
     name = f"lang/{lang}.toml"
-    data = tomllib.loads(resources.files("assistant").joinpath(name).read_text("utf-8"))
+    return parse_texts(resources.files("assistant").joinpath(name).read_text("utf-8"), lang, name)
+
+
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data[key]
+    if not isinstance(value, dict):
+        raise TextsError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _sentence(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise TextsError(f"{where}: must be text, got {value!r}")
+    return value
+
+
+def _check_format(phrases: dict[str, tuple[str, ...]], where: str) -> None:
+    """Every {placeholder} is well-formed and named (filled in by keyword at speaking time)."""
+    for key, lines in phrases.items():
+        for line in lines:
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(line) if f is not None]
+            except ValueError as err:
+                raise TextsError(f"{where} [texts] {key}: broken {{placeholder}}: {err}") from None
+            if any(not f.isidentifier() for f in fields):
+                raise TextsError(f"{where} [texts] {key}: placeholders are names, "
+                                 f"like {{speaker}}, got {line!r}")
+
+
+def parse_texts(text: str, lang: str, where: str) -> Texts:
+    """Check and build a language's texts from TOML; ``where`` names the file in messages."""
     try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise TextsError(f"{where}: invalid TOML: {err}") from None
+    name = where
+    try:
+        raw_intents = _table(data, "intents", name)
         intents = {Intent(k): _as_tuple(v, f"{name} [intents] {k}")
-                   for k, v in data["intents"].items() if k != "fillers"}
+                   for k, v in raw_intents.items() if k != "fillers"}
         missing = set(Intent) - set(intents)
         if missing:
             raise TextsError(f"{name}: [intents] lacks {sorted(i.value for i in missing)}")
+        phrases = {k: _as_tuple(v, f"{name} [texts] {k}")
+                   for k, v in _table(data, "texts", name).items()}
+        _check_format(phrases, name)
+        fillers = raw_intents.get("fillers", [])
+        if not isinstance(fillers, list) or not all(isinstance(f, str) for f in fillers):
+            raise TextsError(f"{name} [intents] fillers: must be a list of words")
+        sections = {key: {k: _sentence(v, f"{name} [{key}] {k}")
+                          for k, v in _table(data, key, name).items()}
+                    for key in ("words", "help", "units", "notices")}
         return Texts(
             lang=lang,
-            phrases={k: _as_tuple(v, f"{name} [texts] {k}") for k, v in data["texts"].items()},
+            phrases=phrases,
             intents=intents,
-            fillers=frozenset(data["intents"].get("fillers", [])),
-            words={Intent(k): v for k, v in data["words"].items()},
-            help={Intent(k): v for k, v in data["help"].items()},
-            units=dict(data["units"]),
-            notices=dict(data["notices"]),
+            fillers=frozenset(fillers),
+            words={Intent(k): v for k, v in sections["words"].items()},
+            help={Intent(k): v for k, v in sections["help"].items()},
+            units=sections["units"],
+            notices=sections["notices"],
         )
-    except (KeyError, ValueError) as err:
-        raise TextsError(f"{name}: {err}") from err
+    except KeyError as err:
+        raise TextsError(f"{name}: missing [{err.args[0]}]") from None
+    except ValueError as err:  # an unknown intent name
+        raise TextsError(f"{name}: {err}") from None
