@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import sys
 from dataclasses import replace
@@ -97,11 +98,14 @@ def _live(settings: Settings, exercise: Exercise, file: Path | None, names: tupl
         started, t0 = dt.datetime.now().astimezone(), clock.now()
         observe = snapshots(history, exercise, file, started)
         if settings.input == "voice":
+            from assistant.display import open_display
             from assistant.voice import run_voice
 
-            session = run_voice(voice_settings(settings, timing_for(settings)), exercise,
-                                texts, names, clock, practice=practice, resume=resume,
-                                observe=observe)
+            with open_display(clock, exercise.lang, settings.display) as keys:
+                session = run_voice(voice_settings(settings, timing_for(settings)), exercise,
+                                    texts, names, clock, practice=practice, resume=resume,
+                                    observe=observe, inputs=keys,
+                                    stdin=io.StringIO() if keys is not None else None)
         else:
             print(texts.line("prompt_hint"), flush=True)
             session = run_text(exercise, texts, names, clock,

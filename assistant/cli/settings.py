@@ -220,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="microphone name or number (see 'samenspraak check')")
         p.add_argument("--speaker", dest="output_device", metavar="DEVICE",
                        help="loudspeaker name or number (see 'samenspraak check')")
+        p.add_argument("--no-display", dest="display", action="store_false",
+                       help="voice input in a terminal: no live display and single keys")
 
     live_args(p_run)
     p_resume = sub.add_parser(
