@@ -3,7 +3,8 @@
     MicLoop (Microphone)   the microphone, read on a thread of its own
     → SpeakingGate         drops what the assistant itself just said
     → VoiceActivity        speech started, the utterance's audio, speech ended
-      (RaisedVoiceDetector beside it: a sustained rise above the couple's own level)
+      (taps beside it: RaisedVoiceDetector for a sustained rise above the couple's own
+       level, AgreementRecorder for their own voice while they state an agreement)
     → Recognizer           the words, restricted to what the moment allows
     → Session              intents, phases and timers in; effects out
     → PromptPlayer         speaks on a thread of its own, reports each prompt heard
@@ -50,6 +51,7 @@ from assistant.live import (
 )
 from assistant.loudness import RaisedVoiceDetector
 from assistant.ports import AudioSource, Recognizer
+from assistant.recorder import AgreementRecorder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -169,17 +171,16 @@ class MicLoop:
                  admits: Callable[[float], bool], on_lost: Callable[[], None],
                  retry_seconds: float = MIC_RETRY_SECONDS,
                  first_mic: AudioSource | None = None,
-                 loudness: RaisedVoiceDetector | None = None,
-                 on_raised: Callable[[], None] | None = None) -> None:
-        """``loudness`` watches the level of what is admitted; ``on_raised`` hears of a rise."""
+                 taps: Sequence[Callable[[bytes, float], None]] = ()) -> None:
+        """``taps`` also get every admitted chunk with its capture time (the raised-voice
+        detector, the agreement recorder); they must be quick."""
         self._retry = retry_seconds
         self._first_mic = first_mic
         self._open_mic = open_mic
         self._listener = listener
         self._admits = admits
         self._on_lost = on_lost
-        self._loudness = loudness
-        self._on_raised = on_raised
+        self._taps = tuple(taps)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
 
@@ -220,9 +221,8 @@ class MicLoop:
                 continue
             if self._admits(chunk.captured_at):
                 self._listener.feed(chunk.pcm, chunk.captured_at)
-                if (self._loudness is not None and self._on_raised is not None
-                        and self._loudness.feed(chunk.pcm, chunk.captured_at)):
-                    self._on_raised()
+                for tap in self._taps:
+                    tap(chunk.pcm, chunk.captured_at)
             else:
                 self._listener.flush()
         if mic is not None:
@@ -233,11 +233,12 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
               names: tuple[str, str], clock: Clock, stdin: TextIO | None = None,
               practice: Practice | None = None, resume: ResumePoint | None = None,
               observe: Callable[[Session, LogEvent], None] | None = None,
-              inputs: LiveInputs | None = None, quiet: bool = False) -> Session:
+              recorder: AgreementRecorder | None = None, inputs: LiveInputs | None = None,
+              quiet: bool = False) -> Session:
     """Run an exercise hands-free; everything that fails falls back and the session goes on.
 
-    With ``inputs`` the caller also feeds the session (a live display's keys); ``quiet`` plays
-    chimes only."""
+    ``recorder`` keeps the couple's own voice while they state an agreement. With ``inputs``
+    the caller also feeds the session (a live display's keys); ``quiet`` plays chimes only."""
     from assistant.mic import Microphone, MicSettings, NoInputDevice, SpeakingGate
     from assistant.tts import build_voice_speaker
     from assistant.vad import VoiceActivity
@@ -288,9 +289,15 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
         if stdin.isatty():
             keys.start()  # one reader for the whole session, however often the mic goes
 
+    loudness = RaisedVoiceDetector()
+
+    def raised_voices(pcm: bytes, at: float) -> None:
+        if loudness.feed(pcm, at):
+            inputs.put(RaisedVoices())
+
+    taps = [raised_voices, *([recorder.feed] if recorder is not None else [])]
     mic_loop = MicLoop(open_mic, listener, admits=gate.admits, on_lost=on_mic_lost,
-                       first_mic=first_mic, loudness=RaisedVoiceDetector(),
-                       on_raised=lambda: inputs.put(RaisedVoices()))
+                       first_mic=first_mic, taps=taps)
     session = Session(exercise, names, texts, clock, settings.timing,
                       notices=dict.fromkeys(notices), practice=practice, resume=resume)
     player = PromptPlayer(speaker, inputs.put)
@@ -299,6 +306,8 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
 
     def on_listen(listen: Listen) -> None:
         listener.set_moment(moment_for(listen, free))
+        if recorder is not None:
+            recorder.listening(listen.free_speech)
 
     speaker.prepare(foreseeable_lines(exercise, names, texts))
     mic_loop.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -246,3 +247,46 @@ def test_silence_and_speech_set_the_pace_without_a_recognizer(tmp_path: Path) ->
     said = [e["text"] for e in events if e["type"] == "say"]
     assert sum("toetsen" in s for s in said) == 1, "says once that keys work instead"
     assert recording.seconds > 5 and ben_end["t"] > ended["t"]
+
+
+def test_an_agreement_in_the_couples_own_voice_is_played_back_next_time(tmp_path: Path) -> None:
+    from assistant.audio import read_wav
+    from assistant.history import History
+
+    home = tmp_path / "home"
+    first = LiveSession(tmp_path / "one", DATA / "e2e-en-agree.toml", "en", "--recognizer",
+                        "pocketsphinx", "--duration", "silence=3", "--home", str(home))
+    (tmp_path / "one").mkdir()
+    with first:
+        first.phase("agreeing")
+        first.say("ten minutes every evening without phones", "en-us")
+        first.wait_for(lambda e: e.get("text") == "May I keep your agreement, only on this "
+                       "computer?", timeout=30)
+        first.say("that's right", "en-us", expect="yes")
+        first.finish()
+    with History(home) as history:
+        (record,) = history.sessions()
+    (name,) = record.recordings
+    assert name is not None and stat.S_IMODE((home / "recordings" / name).stat().st_mode) == 0o600
+    kept = read_wav(home / "recordings" / name)
+    seconds = len(kept.pcm) / 2 / kept.rate
+    assert 1.0 < seconds < 6.0
+
+    second = LiveSession(tmp_path / "two", DATA / "e2e-en-agree.toml", "en", "--recognizer",
+                         "pocketsphinx", "--home", str(home))
+    (tmp_path / "two").mkdir()
+    with second:
+        # the couple's own voice comes out of the loudspeaker: a stretch as long as the
+        # recording, between the prompts around it
+        deadline, lengths = time.monotonic() + 45, []
+        while time.monotonic() < deadline:
+            lengths = [end - start for start, end in
+                       second.recorder.so_far().stretches(min_gap=0.15)]
+            if any(abs(length - seconds) < 0.6 for length in lengths):
+                break
+            time.sleep(0.5)
+        events = second.events()
+    assert any(abs(length - seconds) < 0.6 for length in lengths), (seconds, lengths)
+    said = [e["text"] for e in events if e["type"] == "say"]
+    read_back = said.index("Last time you agreed:")
+    assert said[read_back + 1] == record.agreements[0]

@@ -97,8 +97,9 @@ def test_raised_voices_on_the_microphone_are_reported_once() -> None:
     raised: list[int] = []
     listener = Listener(VoiceActivity(VadSettings(), is_speech=lambda f: False), None,
                         lambda item: None)
+    detector = RaisedVoiceDetector()
     loop = MicLoop(lambda: mic, listener, lambda t: True, on_lost=lambda: None,
-                   loudness=RaisedVoiceDetector(), on_raised=lambda: raised.append(1))
+                   taps=[lambda pcm, at: raised.append(1) if detector.feed(pcm, at) else None])
     loop.start()
     assert mic.finished.wait(10)
     loop.stop()

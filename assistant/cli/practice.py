@@ -26,6 +26,7 @@ from assistant.history import (
     practice_for,
     save_session,
 )
+from assistant.recorder import AgreementRecorder
 
 CONFIRM_WORDS = ("ja", "j", "yes", "y")
 """A typed answer that confirms forgetting."""
@@ -58,14 +59,22 @@ def practice_of(history: History | None, names: tuple[str, str], exercise: str
     return practice_for(history, names, exercise, dt.date.today())
 
 
-def keep(history: History | None, session: Session, started: dt.datetime, t0: float) -> None:
+def keep(history: History | None, session: Session, started: dt.datetime, t0: float,
+         recorder: AgreementRecorder | None = None) -> None:
     """Save an ended session; a full disk costs the record, never the session or a traceback.
 
-    A finished session leaves nothing to resume; a stopped one can be resumed."""
+    A finished session leaves nothing to resume; a stopped one can be resumed. Recordings of
+    the agreements are kept only where the couple said they may be."""
+    recordings: tuple[str | None, ...] = ()
+    if recorder is not None:
+        may_keep = session.practice is not None and session.practice.keep
+        if not may_keep:
+            recorder.discard_all()
+        recordings = tuple(recorder.files)
     if history is None or session.end_reason is None:
         return
     try:
-        save_session(history, session, started, session.now() - t0, t0)
+        save_session(history, session, started, session.now() - t0, t0, recordings)
         if session.end_reason == "finished":
             history.drop_snapshot(session.names)
     except (OSError, sqlite3.Error) as err:  # e.g. the disk is full: nothing half-written

@@ -27,6 +27,7 @@ from assistant.engine.exercises import (
 )
 from assistant.engine.resume import ResumePoint
 from assistant.engine.texts import LANGUAGES, Texts, load_texts
+from assistant.recorder import AgreementRecorder
 from assistant.simulate import load_scenario, simulate
 
 
@@ -97,21 +98,25 @@ def _live(settings: Settings, exercise: Exercise, file: Path | None, names: tupl
             resume = resumable(history, names, exercise, file)
         started, t0 = dt.datetime.now().astimezone(), clock.now()
         observe = snapshots(history, exercise, file, started)
+        recorder = None
         if settings.input == "voice":
             from assistant.display import open_display
             from assistant.voice import run_voice
 
+            if history is not None and practice is not None \
+                    and practice.keep_agreements is not False:
+                recorder = AgreementRecorder(history.recordings)
             with open_display(clock, exercise.lang, settings.display) as keys:
                 session = run_voice(voice_settings(settings, timing_for(settings)), exercise,
                                     texts, names, clock, practice=practice, resume=resume,
-                                    observe=observe, inputs=keys,
+                                    observe=observe, recorder=recorder, inputs=keys,
                                     stdin=io.StringIO() if keys is not None else None)
         else:
             print(texts.line("prompt_hint"), flush=True)
             session = run_text(exercise, texts, names, clock,
                                timing_for(settings, silence_ends_turns=False), settings.events,
                                practice=practice, resume=resume, observe=observe)
-        keep(history, session, started, t0)
+        keep(history, session, started, t0, recorder)
     print("\n".join(summary_lines(session.summary(), texts)))
     if sys.stdout.isatty():
         print("\n".join(share_bars(session)))

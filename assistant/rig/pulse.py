@@ -327,6 +327,11 @@ class SinkRecorder:
         pcm = bytes(self._data[:len(self._data) - len(self._data) % WIDTH])
         return Recording(pcm, self._rate, self._started_at)
 
+    def so_far(self) -> Recording:
+        """What was played until now; recording goes on."""
+        data = bytes(self._data)
+        return Recording(data[:len(data) - len(data) % WIDTH], self._rate, self._started_at)
+
     def quiet_for(self, seconds: float, threshold: float = 300.0) -> bool:
         """Whether the last ``seconds`` of what was recorded so far are silent."""
         want = round(seconds * self._rate) * WIDTH
