@@ -50,6 +50,7 @@ from assistant.playback import (
 )
 from assistant.ports import AudioOutput as PcmOutput
 from assistant.ports import Renderer
+from assistant.voicebank import VoiceBank
 from assistant.worker import JobTimeout, OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
@@ -461,8 +462,13 @@ class VoiceSpeaker:
                  cache: RenderCache, *, rate: int = DEFAULT_RATE,
                  on_notice: Callable[[str], None] | None = None,
                  print_fn: Callable[[str], None] = print,
-                 target_dbfs: float = TARGET_DBFS) -> None:
-        """Speak with ``renderers`` (best first) through ``output`` (None: print only)."""
+                 target_dbfs: float = TARGET_DBFS,
+                 voicebank: VoiceBank | None = None) -> None:
+        """Speak with ``renderers`` (best first) through ``output`` (None: print only);
+        a sentence recorded in ``voicebank`` (a coach's own voice) is played instead."""
+        self.voicebank = voicebank
+        """Recorded prompts that replace synthesized ones (None: all synthesized)."""
+        self._recorded: dict[str, bytes | None] = {}
         self.renderers = list(renderers)
         """The renderers, best first."""
         self.output = output
@@ -498,7 +504,7 @@ class VoiceSpeaker:
         text = text.strip()
         if not text:
             return
-        pcm = None if self._output_failed else self.pcm_for(text)
+        pcm = None if self._output_failed else (self._recording(text) or self.pcm_for(text))
         self._deliver_notices()
         if pcm is not None and self._play(pcm):
             return
@@ -509,6 +515,20 @@ class VoiceSpeaker:
         if not self._output_failed:
             self._play(chime_pcm(chime))
         self._deliver_notices()
+
+    def _recording(self, text: str) -> bytes | None:
+        """The coach's recording of ``text`` at speech loudness, where there is one."""
+        if self.voicebank is None:
+            return None
+        if text not in self._recorded:
+            path = self.voicebank.path(text)
+            try:
+                self._recorded[text] = normalise_wav(path, self.target_dbfs) \
+                    if path.is_file() else None
+            except RenderError as exc:  # damaged: the synthesized sentence takes over
+                _LOGGER.warning("cannot use the recording %s: %s", path, exc)
+                self._recorded[text] = None
+        return self._recorded[text]
 
     def play_file(self, path: str, text: str) -> None:
         """Play a recording (the couple's own voice) at the speech loudness; print ``text``
@@ -724,7 +744,8 @@ class VoiceSpeaker:
 def build_voice_speaker(lang: str, *, voice: str | None = None, rate: int | None = None,
                         device: str | int | None = None, cache_dir: Path,
                         on_notice: Callable[[str], None] | None = None,
-                        print_fn: Callable[[str], None] = print) -> VoiceSpeaker:
+                        print_fn: Callable[[str], None] = print,
+                        voicebank: VoiceBank | None = None) -> VoiceSpeaker:
     """The usual live speaker: pyttsx3, then espeak-ng, then text; one warm output stream.
 
     ``cache_dir`` is where rendered prompts are kept; the caller (the CLI) decides it.
@@ -732,4 +753,4 @@ def build_voice_speaker(lang: str, *, voice: str | None = None, rate: int | None
     return VoiceSpeaker(
         [Pyttsx3Renderer(lang, voice), EspeakRenderer(lang, voice)],
         AudioOutput(device), RenderCache(cache_dir), rate=rate or DEFAULT_RATE,
-        on_notice=on_notice, print_fn=print_fn)
+        on_notice=on_notice, print_fn=print_fn, voicebank=voicebank)

@@ -52,6 +52,7 @@ from assistant.live import (
 from assistant.loudness import RaisedVoiceDetector
 from assistant.ports import AudioSource, Recognizer
 from assistant.recorder import AgreementRecorder
+from assistant.voicebank import VoiceBank
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class VoiceSettings:
     """Loudspeaker name or number (None: the system default)."""
     events: Path | None = None
     """Where to write the JSON event log (None: nowhere)."""
+    home: Path | None = None
+    """The user's data folder: a coach's recorded prompts are found there (None: none)."""
     timing: Timing = field(default_factory=Timing)
     """Durations, with the user's overrides."""
 
@@ -252,7 +255,9 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
 
     speaker = build_voice_speaker(exercise.lang, voice=settings.voice, rate=settings.rate,
                                   device=settings.output_device, cache_dir=settings.cache_dir,
-                                  on_notice=on_notice, print_fn=TextSpeaker().say)
+                                  on_notice=on_notice, print_fn=TextSpeaker().say,
+                                  voicebank=VoiceBank(settings.home, exercise.lang)
+                                  if settings.home is not None else None)
     if quiet:
         speaker = QuietSpeaker(speaker)
     recognizer, notice_keys = open_recognizer(settings.recognizer, exercise.lang, settings.model)

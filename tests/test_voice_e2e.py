@@ -290,3 +290,31 @@ def test_an_agreement_in_the_couples_own_voice_is_played_back_next_time(tmp_path
     said = [e["text"] for e in events if e["type"] == "say"]
     read_back = said.index("Last time you agreed:")
     assert said[read_back + 1] == record.agreements[0]
+
+
+def test_a_coachs_recorded_prompt_is_what_the_loudspeaker_plays(tmp_path: Path) -> None:
+    from assistant.rig.signals import tone
+    from assistant.voicebank import VoiceBank
+
+    home = tmp_path / "home"
+    # the coach's "recording" of the first turn's sentence: a pure A4, which nothing else plays
+    VoiceBank(home, "en").save("Anna, tell me something.", tone(440.0, 1.2, amplitude=0.3))
+    live = LiveSession(tmp_path, DATA / "e2e-en.toml", "en", "--recognizer", "none",
+                       "--home", str(home))
+
+    def a4_played() -> bool:
+        recording = live.recorder.so_far()
+        for start, end in recording.stretches(min_gap=0.05):
+            t = start
+            while t + 0.1 <= end:
+                if tone_purity(recording.between(t, t + 0.1), 440.0) > 0.8:
+                    return True
+                t += 0.05
+        return False
+
+    with live:
+        live.phase("speaking")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not a4_played():
+            time.sleep(0.5)
+        assert a4_played(), "the recorded sentence never reached the loudspeaker"

@@ -2,8 +2,8 @@
 
 ``samenspraak COMMAND``: every command lives in this package — :mod:`assistant.cli.sessions`
 (list, simulate, run), :mod:`assistant.cli.practice` (history, forget),
-:mod:`assistant.cli.coach` (timer, new, validate) and
-:mod:`assistant.cli.diagnostics` (check, hear). Settings are built
+:mod:`assistant.cli.coach` (timer, new, validate), :mod:`assistant.cli.voicerecord` (record)
+and :mod:`assistant.cli.diagnostics` (check, hear). Settings are built
 once, here, and handed on as frozen objects; nothing imports this package back.
 """
 
@@ -25,14 +25,14 @@ _LOGGER = logging.getLogger(__name__)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``samenspraak`` command."""
-    from assistant.cli import coach, diagnostics, practice, sessions
+    from assistant.cli import coach, diagnostics, practice, sessions, voicerecord
 
     commands = {"list": sessions.cmd_list, "simulate": sessions.cmd_simulate,
                 "run": sessions.cmd_run, "resume": sessions.cmd_resume,
                 "check": diagnostics.cmd_check,
                 "hear": diagnostics.cmd_hear, "history": practice.cmd_history,
                 "forget": practice.cmd_forget, "timer": coach.cmd_timer, "new": coach.cmd_new,
-                "validate": coach.cmd_validate}
+                "validate": coach.cmd_validate, "record": voicerecord.cmd_record}
     settings = parse_settings(argv, dict(os.environ))
     logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -66,6 +66,10 @@ class Settings:
     """forget: only this couple."""
     yes: bool = False
     """forget: no confirmation asked."""
+    list_only: bool = False
+    """record: only list what is recorded and what is missing."""
+    record_all: bool = False
+    """record: every sentence, also those already recorded."""
     name: str | None = None
     """new: the name of the exercise file to write."""
     files: tuple[Path, ...] = ()
@@ -274,6 +278,22 @@ def build_parser() -> argparse.ArgumentParser:
                           help="only this couple's sessions and recordings")
     p_forget.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     p_forget.add_argument("--home", type=Path, metavar="DIR", help=home_help)
+    p_record = sub.add_parser(
+        "record", help="record the prompts of an exercise in your own voice",
+        description="Walk through the sentences of an exercise and record each in your own "
+                    "voice (Enter to start and to stop); a recorded sentence replaces the "
+                    "synthesized one in every session. Sentences with names or numbers stay "
+                    "synthesized, unless you record them for given --names.")
+    exercise_args(p_record)
+    p_record.add_argument("--list", action="store_true", dest="list_only",
+                          help="only show what is recorded and what is missing")
+    p_record.add_argument("--all", action="store_true", dest="record_all",
+                          help="go through every sentence, also those already recorded")
+    p_record.add_argument("--mic", dest="input_device", metavar="DEVICE",
+                          help="microphone name or number (see 'samenspraak check')")
+    p_record.add_argument("--speaker", dest="output_device", metavar="DEVICE",
+                          help="loudspeaker name or number (see 'samenspraak check')")
+    p_record.add_argument("--home", type=Path, metavar="DIR", help=home_help)
 
     p_hear = sub.add_parser("hear", help="recognise a WAV file as a session would",
                             description="Print {\"text\": ..., \"intent\": ...} for a WAV file.")
@@ -307,7 +327,8 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
                              else default_home(environ)),
         picture=get("picture"),
         couple=tuple(n.strip() for n in args.couple) if get("couple") else None,
-        yes=bool(get("yes")), name=get("name"), files=tuple(get("files") or ()),
+        yes=bool(get("yes")), list_only=bool(get("list_only")),
+        record_all=bool(get("record_all")), name=get("name"), files=tuple(get("files") or ()),
         turn=get("turn") or 120.0, mirror=get("mirror") or 60.0, rounds=get("rounds") or 2,
         quiet=bool(get("quiet")), display=get("display") is not False)
 
@@ -318,7 +339,7 @@ def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:
                          model=settings.model, voice=settings.voice, rate=settings.rate,
                          input_device=settings.input_device,
                          output_device=settings.output_device, events=settings.events,
-                         timing=timing)
+                         timing=timing, home=settings.home)
 
 
 def timing_for(settings: Settings, silence_ends_turns: bool = True) -> Timing:
