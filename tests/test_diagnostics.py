@@ -109,7 +109,8 @@ def test_check_without_portaudio_gives_its_advice_and_exit_1(tmp_path: Path) -> 
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("[FAIL] audio system:") and "libportaudio2" in lines[0]
-    assert lines[1].strip() == "→ run scripts/setup (it installs PortAudio)"
+    audio = next(i for i, line in enumerate(lines) if line.startswith("[FAIL] audio system:"))
+    assert "libportaudio2" in lines[audio]
+    assert lines[audio + 1].strip() == "→ run scripts/setup (it installs PortAudio)"
     assert "[FAIL] no loudspeaker" in lines and "[FAIL] no microphone" in lines
     assert lines[-1] == "see the advice above"

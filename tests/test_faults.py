@@ -159,7 +159,7 @@ def run_voice_with(monkeypatch, tmp_path: Path, *, renderers=None, output=None,
     output = output if output is not None else FakeOutput()
     spoken_by: list[VoiceSpeaker] = []
 
-    def build(lang, *, voice, rate, device, cache_dir, on_notice, print_fn):
+    def build(lang, *, voice, rate, device, cache_dir, on_notice, print_fn, voicebank=None):
         speaker = VoiceSpeaker(renderers if renderers is not None else [Tone()], output,
                                RenderCache(cache_dir), on_notice=on_notice,
                                print_fn=printed.append)
