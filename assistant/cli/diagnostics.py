@@ -167,7 +167,9 @@ def _decoding_pace(recognizer: Recognizer, lang: str) -> float:
     """Seconds the recognizer needs for one second of a voice-like sound (no network, no file).
 
     The sound is a vowel-like tone between quiet stretches; it is heard as free speech where
-    the recognizer can, else under the language's command grammar, as a session would.
+    the recognizer can, else under the language's command grammar, as a session would. It is
+    heard twice and the second time counts: the first sets up the decoder (a language model, a
+    grammar), which a session does once.
     """
     from assistant.asr import recognize_pcm
     from assistant.engine.texts import LANGUAGES
@@ -176,8 +178,10 @@ def _decoding_pace(recognizer: Recognizer, lang: str) -> float:
     if not recognizer.free_speech and lang in LANGUAGES:
         matcher = IntentMatcher(load_texts(lang))
         phrases = matcher.phrases_for(set(Intent))
+    sound = _voice_like_second()
+    recognize_pcm(recognizer, sound, phrases)  # the first pass sets up its decoder; not counted
     started = time.perf_counter()
-    recognize_pcm(recognizer, _voice_like_second(), phrases)
+    recognize_pcm(recognizer, sound, phrases)
     return time.perf_counter() - started
 
 
