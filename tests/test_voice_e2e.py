@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -124,6 +125,11 @@ class LiveSession:
                 continue
         raise AssertionError(f"'{text}' was never heard as {expect}: {self.events()}")
 
+    def interrupt(self) -> None:
+        """Ctrl-C, as a user at the terminal would."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+
     def finish(self, timeout: float = 60.0) -> tuple[list[dict], Recording, str]:
         assert self.process is not None
         try:
@@ -214,12 +220,14 @@ def test_dutch_commands_with_the_pocketsphinx_dictionary(tmp_path: Path) -> None
         live.phase("confirming")
         live.say("klopt niet", "nl", expect="no")
         live.phase("clarifying")
-        live.say("we stoppen", "nl", expect="stop")
+        live.say("ik ben klaar", "nl", expect="done")
+        live.phase("mirroring")
+        live.interrupt()  # Ctrl-C: ends kindly, with the summary
         events, _, _ = live.finish()
     assert phases(events) == ["intro", "speaking", "mirroring", "paused", "mirroring",
-                              "confirming", "clarifying", "closing", "done"]
+                              "confirming", "clarifying", "mirroring", "closing", "done"]
     assert events[-2]["reason"] == "stopped"
-    assert events[-1]["mirror_attempts"] == 1 and events[-1]["mirrors_confirmed"] == 0
+    assert events[-1]["mirror_attempts"] == 2 and events[-1]["mirrors_confirmed"] == 0
     assert events[-1]["speaking_seconds"]["Anna"] > 2.0
 
 

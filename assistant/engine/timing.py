@@ -16,7 +16,7 @@ class Timing:
     """Default durations in seconds. A step's own value wins over these; an override wins over both.
 
     Override names: turn, mirror, clarify, more, discuss, reflect, agree, answer, silence, nudge,
-    warn, chunk, break.
+    warn, chunk, break, wait (how long a 'say' step with ``wait = true`` waits for 'verder').
     """
 
     turn: float = 120.0
@@ -61,7 +61,7 @@ class Timing:
     """Command-line overrides, by name; they win over the exercise file."""
 
     OVERRIDABLE = ("turn", "mirror", "clarify", "more", "discuss", "reflect", "agree", "answer",
-                   "silence", "nudge", "warn", "chunk", "break")
+                   "silence", "nudge", "warn", "chunk", "break", "wait")
 
     def get(self, name: str, from_file: float | None = None,
             default: float | None = None) -> float:

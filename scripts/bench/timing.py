@@ -44,7 +44,7 @@ from scripts.bench.output import make_output
 from scripts.bench.report import percentile
 
 OVERRIDES = {"turn": 3.0, "warn": 1.0, "mirror": 2.0, "answer": 1.0, "clarify": 2.0,
-             "discuss": 3.0, "silence": 600.0, "nudge": 600.0}
+             "discuss": 3.0, "silence": 600.0, "nudge": 600.0, "wait": 1.0}
 LIMITS = {"speaking": OVERRIDES["turn"], "mirroring": OVERRIDES["mirror"],
           "clarifying": OVERRIDES["clarify"], "discussing": OVERRIDES["discuss"]}
 """The time limit of each timed phase."""
@@ -77,8 +77,8 @@ class TimerLog:
         if isinstance(event, PhaseChanged):
             self._phase, self._entered = event.phase, self._entered + 1
             return
-        if not isinstance(event, TimerFired):
-            return
+        if not isinstance(event, TimerFired) or self._phase not in self._limits:
+            return  # only the timed phases' warnings and time-ups are measured
         now = time.monotonic()
         # The wait's clock started when the last prompt before its first timer event was heard.
         start = self._starts.setdefault(self._entered, self.last_heard)
