@@ -39,8 +39,9 @@ LINES = ("I had a long day at work and I would like to tell you about it",
 
 
 def exercise_file(folder: Path, minutes: float) -> Path:
-    """An English exercise of turns, long enough to outlast the soak."""
-    turns = int(minutes * 60 / TURN_SECONDS) + 3
+    """An English exercise of turns, long enough to outlast the soak even when every turn
+    ends early (on the partner's "done", or on silence)."""
+    turns = int(minutes * 60 / SAY_EVERY) + 5
     steps = "".join(f'[[step]]\nkind = "turn"\ntext = "{{speaker}}, tell me something."\n'
                     f"seconds = {TURN_SECONDS}\nsilence_seconds = 30\n\n"
                     '[[step]]\nkind = "swap"\n\n' for _ in range(turns))
@@ -95,8 +96,10 @@ def soak(minutes: float = DEFAULT_MINUTES, sample_seconds: float = 10.0) -> dict
             next_sample = started + warm_up
             while time.monotonic() < end:
                 if process.poll() is not None:
-                    raise RuntimeError(f"the session ended early ({process.returncode}): "
-                                       f"{process.stderr.read() if process.stderr else ''}")
+                    tail = events.read_text(encoding="utf-8").splitlines()[-8:]
+                    raise RuntimeError(f"the session ended early ({process.returncode}) after "
+                                       f"{time.monotonic() - started:.0f} s; its last events: "
+                                       + " ".join(tail))
                 if time.monotonic() >= next_sample:
                     samples.append({"t": round(time.monotonic() - started, 1),
                                     **probe(process.pid)})
