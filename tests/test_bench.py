@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.audio  # it plays through the rig's loudspeaker when the rig runs
-SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing")
+SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing", "raised_voices")
 
 
 def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ SLOW_SPEED = 120
 """A slow speaker, counted apart: a pause longer than the early end's silence."""
 CLEAN = None
 """The noise condition without noise."""
-SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing", "soak")
+SECTIONS = ("latency", "accuracy", "false_commands", "cost", "timing", "raised_voices", "soak")
 
 
 @dataclass(frozen=True)

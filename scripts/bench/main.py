@@ -26,6 +26,7 @@ from scripts.bench.false_commands import measure_false_commands
 from scripts.bench.latency import measure_latency
 from scripts.bench.listening import discover_engines
 from scripts.bench.output import describe, rig_pace
+from scripts.bench.raised_voices import measure_raised_voices
 from scripts.bench.report import machine, print_table, targets, write_results
 from scripts.bench.soak import measure_soak
 from scripts.bench.timing import measure_timing
@@ -75,6 +76,7 @@ def benchmark(cfg: BenchConfig, out: Path, only: Iterable[str] = ()) -> int:
             "false_commands": lambda: measure_false_commands(engines, bed, cfg),
             "cost": lambda: measure_cost(cfg, rig),
             "timing": lambda: measure_timing(engines, cfg, rig),
+            "raised_voices": lambda: measure_raised_voices(cfg),
             "soak": lambda: measure_soak(cfg),  # 30 minutes; not with --quick
         }
         for name, work in measurements.items():

@@ -104,6 +104,12 @@ def targets(results: dict[str, Any]) -> list[Target]:
     timing = results.get("timing") or {}
     if "p95_ms" in timing:
         found.append(Target("timing", "timer error p95", timing["p95_ms"], 20, "ms"))
+    raised = results.get("raised_voices") or {}
+    if "false_offers" in raised:
+        found += [Target("raised voices", f"time-outs offered in {raised['calm_seconds']:g} s "
+                         "of calm speech", raised["false_offers"], 0, ""),
+                  Target("raised voices", f"offer after speech {raised['rise_db']:g} dB louder",
+                         raised["seconds_to_offer"], 10, "s")]
     return found
 
 
