@@ -107,7 +107,10 @@ def soak(minutes: float = DEFAULT_MINUTES, sample_seconds: float = 10.0) -> dict
                 time.sleep(0.2)
             samples.append({"t": round(time.monotonic() - started, 1), **probe(process.pid)})
             process.send_signal(signal.SIGINT)  # Ctrl-C: the session ends kindly
-            code = process.wait(timeout=90)
+            try:
+                code: int | None = process.wait(timeout=90)
+            except subprocess.TimeoutExpired:  # it did not end: a finding, not a crash here
+                code = None
         finally:
             stop.set()
             talker.join(timeout=5)
