@@ -343,7 +343,8 @@ def foreseeable_lines(exercise: Exercise, names: tuple[str, str], texts: Texts) 
         for step in exercise.steps:
             for line in (*step.text, *(step.confirm or ()), *(step.clarify or ())):
                 lines.append(line.format(name=first, **roles))
-        for key in ("time_up", "confirm", "clarify", "mirror_again", "mirror_confirmed"):
+        for key in ("time_up", "confirm", "clarify", "mirror_again", "mirror_confirmed",
+                    "swap_default"):
             lines.extend(texts.lines(key, **roles))
     for key in ("nudge", "answer_reprompt", "answer_default", "paused", "resumed"):
         lines.extend(texts.lines(key))
