@@ -137,16 +137,15 @@ class Holding:
         s = self._s
         s.say(question, remember=True)
         return Wait(WaitKind.ANSWER, ANSWERS, talker=talker, limit=s.timing.get("answer"),
-                    question=tuple(question), commands=WHILE_CALM_CHECK)
+                    question=tuple(question), commands=WHILE_CALM_CHECK, then=self.answer)
 
-    def answer(self, outcome: Outcome) -> bool:
-        """An answer to a calm question; False when the wait was not the hold's own."""
-        if self._calm is None:
-            return False
+    def answer(self, outcome: Outcome) -> None:
+        """The answer to a calm question: the next question, or on."""
         s = self._s
+        assert self._calm is not None, "only the calm questions' waits come here"
         try:
             s.begin(self._calm.send(outcome))
-            return True
+            return
         except StopIteration as done:
             next_move = done.value
         self._calm = None
@@ -158,7 +157,6 @@ class Holding:
         else:
             s.say(s.texts.lines("calm_end"))
             s.stop(announce=False)
-        return True
 
     # --- back ------------------------------------------------------------------------------------
 

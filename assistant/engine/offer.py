@@ -34,18 +34,13 @@ class BreakOffer:
         self._held: ActiveWait | None = None
         self._quiet_until = -math.inf
 
-    @property
-    def open(self) -> bool:
-        """Whether the couple is being asked right now."""
-        return self._held is not None
-
     def raised(self, active: ActiveWait | None) -> None:
         """Voices were raised during ``active``: offer a time-out, unless this is no moment."""
         s = self._s
         now = s.now()
         if (active is None or self._held is not None or now < self._quiet_until
                 or s.phase not in ACTIVE or active.wait.kind is not WaitKind.FLOOR
-                or active.wait.commands is not None):
+                or active.wait.then is not None):
             return
         self._quiet_until = now + s.timing.offer_quiet
         s.count_speech(active, active.end_speech(now))
@@ -55,21 +50,19 @@ class BreakOffer:
         s.say(question)
         s.begin(Wait(WaitKind.ANSWER, ANSWERS | {Intent.TIMEOUT},
                      limit=s.timing.get("answer"), question=tuple(question),
-                     commands=WHILE_OFFER))
+                     commands=WHILE_OFFER, then=self.answer))
 
-    def answer(self, outcome: Outcome) -> bool:
-        """The answer to the offer; False when the offer was not what was waited for."""
-        if self._held is None:
-            return False
+    def answer(self, outcome: Outcome) -> None:
+        """The answer to the offer: the break, or on where they were."""
         s = self._s
         held, self._held = self._held, None
+        assert held is not None, "only the offer's wait comes here"
         if outcome.reason in TAKES_THE_BREAK:
             s.holding.take_break(held)
-            return True
+            return
         s.say(s.texts.lines("raised_declined"))
         held.release(s.now(), keep_speech=False)
         s.restore(held)
-        return True
 
     def clear(self) -> None:
         """Forget an open offer (the session is ending)."""

@@ -166,7 +166,8 @@ class Session:
     def handle(self, item: SessionInput) -> list[Effect]:
         """Take one input; the effects to carry out."""
         if isinstance(item, PromptPlayed):
-            self._prompt_heard(item.prompt)
+            if self._out.heard(item.prompt):
+                self._prompts_heard()
         elif isinstance(item, Announce):
             self.say([item.text])
         elif isinstance(item, Stop):
@@ -331,20 +332,17 @@ class Session:
         if self._active is not None:
             self._commands.take(self._active, item)
 
-    def _prompt_heard(self, prompt: int) -> None:
-        if self._out.heard(prompt):
-            self._prompts_heard()
-
     def _prompts_heard(self) -> None:
         if self._active is not None:
             self._active.release(self.now())
 
     def finish_wait(self, outcome: Outcome) -> None:
-        """The wait at hand is over: on with the steps (or the questions after a break)."""
-        self._active = None
-        if self.holding.answer(outcome) or self._offer.answer(outcome):
-            return
-        self._advance(outcome)
+        """The wait at hand is over: on with the steps, or to whoever asked outside them."""
+        active, self._active = self._active, None
+        if active is not None and active.wait.then is not None:
+            active.wait.then(outcome)
+        else:
+            self._advance(outcome)
 
     def _advance(self, outcome: Outcome | None) -> None:
         """Run the steps until they wait again, or close the session when they are through."""

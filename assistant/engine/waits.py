@@ -6,6 +6,7 @@ deadlines on the session clock, and answers the step with an :class:`Outcome` wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -96,6 +97,8 @@ class Wait:
     """answer: the question, asked again on silence."""
     commands: frozenset[Intent] | None = None
     """Commands that work besides ``ends_on``, when not the usual ones of its kind."""
+    then: Callable[[Outcome], None] | None = None
+    """Who takes the outcome, for a question asked outside the steps (None: the steps)."""
 
     def allowed(self) -> frozenset[Intent]:
         """The commands that can be acted upon during this wait."""
