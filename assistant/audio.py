@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
+import tempfile
 import threading
 import warnings
 import wave
@@ -197,6 +199,35 @@ def write_wav(path: str | Path, pcm: bytes, rate: int) -> Path:
         out.setframerate(rate)
         out.writeframes(pcm)
     return path
+
+
+def write_wav_private(path: str | Path, pcm: bytes, rate: int) -> Path:
+    """Write a WAV file atomically and readable by its owner only: a temporary file in the same
+    folder (0600 from the start), then a rename, so no half-written file is ever seen."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
+    os.close(fd)  # mkstemp made it 0600; the WAV writer opens it by name
+    try:
+        write_wav(tmp, pcm, rate)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def trim_to_speech(pcm: bytes, rate: int, margin: tuple[float, float], min_speech: float,
+                   level: float = 400.0) -> bytes | None:
+    """``pcm`` from ``margin[0]`` seconds before its first speech to ``margin[1]`` after its last;
+    None when it holds less than ``min_speech`` seconds of speech (20 ms pieces above
+    ``level`` RMS)."""
+    pieces = list(chunks(pcm, round(rate * 0.02)))
+    loud = [i for i, piece in enumerate(pieces)
+            if len(piece) == len(pieces[0]) and rms(piece) > level]
+    if len(loud) * 0.02 < min_speech:
+        return None
+    first = max(0, loud[0] - round(margin[0] / 0.02))
+    last = min(len(pieces), loud[-1] + 1 + round(margin[1] / 0.02))
+    return b"".join(pieces[first:last])
 
 
 def read_wav(path: str | Path) -> WavAudio:

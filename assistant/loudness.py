@@ -52,6 +52,11 @@ def level_dbfs(pcm: bytes) -> float:
     return 20 * math.log10(value / 32768) if value > 0 else -math.inf
 
 
+REFRESH_CHUNKS = 50
+"""The room's level and the couple's level are looked at again every this many chunks (1 s):
+sorting seconds of levels for every 20 ms chunk is work the microphone thread need not do."""
+
+
 class RaisedVoiceDetector:
     """Feeds on 20 ms chunks; True once for each sustained rise above the couple's own level."""
 
@@ -65,6 +70,9 @@ class RaisedVoiceDetector:
         self._own: float | None = None
         self._loud: deque[float] = deque()  # capture times of loud speech frames
         self._calm_until = -math.inf
+        self._learning: float | None = None  # the median of what was learned so far
+        self._room_level: float | None = None
+        self._since_room = 0
 
     @property
     def own_level(self) -> float | None:
@@ -73,7 +81,9 @@ class RaisedVoiceDetector:
             return self._own
         if len(self._learned) * self._chunk < self.settings.ready:
             return None
-        return _median(self._learned)
+        if self._learning is None or len(self._learned) % REFRESH_CHUNKS == 0:
+            self._learning = _median(self._learned)  # once a second, not for every chunk
+        return self._learning
 
     def feed(self, pcm: bytes, at: float) -> bool:
         """Take one chunk captured at ``at`` (seconds); True when a rise is detected."""
@@ -107,10 +117,14 @@ class RaisedVoiceDetector:
     def _is_speech(self, level: float) -> bool:
         if level < self.settings.floor_dbfs:
             return False
-        if len(self._room) < 50:  # a second of room tone first
+        if len(self._room) < REFRESH_CHUNKS:  # a second of room tone first
             return False
-        room = sorted(self._room)[len(self._room) // 10]  # the quiet end of the last 30 s
-        return level >= room + self.settings.speech_margin_db
+        self._since_room += 1
+        if self._room_level is None or self._since_room >= REFRESH_CHUNKS:
+            # the quiet end of the last 30 s, looked at again once a second
+            self._room_level = sorted(self._room)[len(self._room) // 10]
+            self._since_room = 0
+        return level >= self._room_level + self.settings.speech_margin_db
 
 
 def _median(values: list[float]) -> float:

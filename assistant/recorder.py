@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 import threading
 import uuid
 from pathlib import Path
 
-from assistant.audio import LISTEN_RATE, SAMPLE_WIDTH, rms, write_wav
+from assistant.audio import LISTEN_RATE, duration, trim_to_speech, write_wav_private
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,22 +66,15 @@ class AgreementRecorder:
         self.files.clear()
 
     def _keep(self, chunks: list[bytes]) -> None:
-        loud = [i for i, c in enumerate(chunks) if rms(c) > SPEECH_RMS]
-        if len(loud) * len(chunks[0]) / SAMPLE_WIDTH / self._rate < MIN_SPEECH_SECONDS:
+        pcm = trim_to_speech(b"".join(chunks), self._rate, MARGIN, MIN_SPEECH_SECONDS,
+                             SPEECH_RMS)
+        if pcm is None:
             return
-        per_second = self._rate * SAMPLE_WIDTH / len(chunks[0])
-        first = max(0, loud[0] - round(MARGIN[0] * per_second))
-        last = min(len(chunks), loud[-1] + 1 + round(MARGIN[1] * per_second))
-        pcm = b"".join(chunks[first:last])
         name = f"agreement-{uuid.uuid4().hex}.wav"
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".rec-", suffix=".wav", dir=self.folder)
-            os.close(fd)  # mkstemp made it 0600; the WAV writer opens it by name
-            write_wav(tmp, pcm, self._rate)
-            os.replace(tmp, self.folder / name)
+            write_wav_private(self.folder / name, pcm, self._rate)
         except OSError as err:  # a full disk costs the recording, never the session
             _LOGGER.warning("cannot keep the recording of the agreement: %s", err)
             return
         self.files.append(name)
-        _LOGGER.info("recorded the agreement: %s (%.1f s)", name,
-                     len(pcm) / SAMPLE_WIDTH / self._rate)
+        _LOGGER.info("recorded the agreement: %s (%.1f s)", name, duration(pcm, self._rate))

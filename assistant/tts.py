@@ -27,10 +27,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 import wave
@@ -39,7 +37,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from assistant.audio import import_pydub, read_wav, write_wav
+from assistant.audio import import_pydub, read_wav, write_wav_private
 from assistant.chimes import chime_pcm
 from assistant.engine.messages import Chime
 from assistant.playback import (
@@ -197,15 +195,8 @@ class RenderCache:
 
     def put(self, key: str, pcm: bytes) -> None:
         """Store ``pcm`` under ``key`` atomically, as an owner-only WAV file."""
-        directory = self.ensure_dir()
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=directory)
-        os.close(fd)  # mkstemp made it 0o600; wave reopens it by name
-        tmp = Path(tmp_name)
-        try:
-            write_wav(tmp, pcm, SAMPLE_RATE)
-            os.replace(tmp, self.path(key))
-        finally:
-            tmp.unlink(missing_ok=True)
+        self.ensure_dir()
+        write_wav_private(self.path(key), pcm, SAMPLE_RATE)
 
     def scratch_path(self) -> Path:
         """A fresh, not yet existing path inside the cache directory for a renderer to write."""
@@ -722,9 +713,11 @@ class VoiceSpeaker:
                 return
 
     def _prepare_one(self, text: str) -> None:
-        """On the preparer: render one prompt into the cache."""
+        """On the preparer: render one prompt into the cache (or load the coach's recording of
+        it, which is what will be played)."""
         try:
-            self.pcm_for(text)
+            if self._recording(text) is None:
+                self.pcm_for(text)
         except Exception:  # a preparation failure must never end the preparer
             _LOGGER.exception("preparing a prompt failed")
         finally:

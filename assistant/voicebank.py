@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from assistant.audio import LISTEN_RATE, SAMPLE_WIDTH, rms, write_wav
+from assistant.audio import LISTEN_RATE, trim_to_speech, write_wav_private
 from assistant.engine.exercises import Exercise
 from assistant.history import private_dir
 
@@ -28,6 +26,8 @@ SPEECH_RMS = 400.0
 """A 20 ms chunk louder than this counts as speech when trimming."""
 MARGIN = (0.15, 0.25)
 """Seconds kept before the first and after the last speech."""
+MIN_SPEECH_SECONDS = 0.2
+"""Less speech than this is no recording."""
 
 
 def prompts_of(exercise: Exercise, names: tuple[str, str] | None = None) -> list[str]:
@@ -86,27 +86,13 @@ class VoiceBank:
         if trimmed is None:
             return None
         private_dir(self.folder)
-        fd, tmp = tempfile.mkstemp(prefix=".rec-", suffix=".wav", dir=self.folder)
-        os.close(fd)  # mkstemp made it 0600; the WAV writer opens it by name
-        try:
-            write_wav(tmp, trimmed, rate)
-            os.replace(tmp, self.path(text))
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        return self.path(text)
+        return write_wav_private(self.path(text), trimmed, rate)
 
     def remove(self, text: str) -> None:
         """Forget the recording of ``text`` (synthesized again from now on)."""
         self.path(text).unlink(missing_ok=True)
 
 
-def trim(pcm: bytes, rate: int = LISTEN_RATE, chunk_seconds: float = 0.02) -> bytes | None:
+def trim(pcm: bytes, rate: int = LISTEN_RATE) -> bytes | None:
     """``pcm`` from just before its first speech to just after its last; None without speech."""
-    size = round(rate * chunk_seconds) * SAMPLE_WIDTH
-    pieces = [pcm[i:i + size] for i in range(0, len(pcm), size)]
-    loud = [i for i, piece in enumerate(pieces) if len(piece) == size and rms(piece) > SPEECH_RMS]
-    if len(loud) * chunk_seconds < 0.2:
-        return None
-    first = max(0, loud[0] - round(MARGIN[0] / chunk_seconds))
-    last = min(len(pieces), loud[-1] + 1 + round(MARGIN[1] / chunk_seconds))
-    return b"".join(pieces[first:last])
+    return trim_to_speech(pcm, rate, MARGIN, MIN_SPEECH_SECONDS, SPEECH_RMS)

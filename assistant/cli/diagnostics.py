@@ -82,8 +82,7 @@ def cmd_check(settings: Settings) -> int:
         devices = []
     print("audio devices:")
     for dev in devices:
-        kinds = "/".join(k for k, n in (("in", dev.inputs), ("out", dev.outputs)) if n)
-        print(f"  {dev.index:>2}  {dev.name:<40} {kinds:<6} {dev.default_rate:.0f} Hz")
+        print(f"  {dev.index:>2}  {dev.name:<40} {dev.kinds:<6} {dev.default_rate:.0f} Hz")
     has_out = any(d.outputs for d in devices)
     has_in = any(d.inputs for d in devices)
     all_ok = _verdict(has_out, "a loudspeaker is present" if has_out else "no loudspeaker",
