@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 
@@ -134,13 +135,16 @@ def test_a_failing_speaker_still_reports_so_the_session_goes_on() -> None:
 
 def test_one_line_reader_for_the_life_of_a_session() -> None:
     reports = Reports()
-    reader = LineReader(io.StringIO("p\n\nx\nj\n"), reports.put, keys=TYPED_KEYS)
+    read_end, write_end = os.pipe()  # stays open: the reading thread stays alive meanwhile
+    stream = os.fdopen(read_end, encoding="utf-8")
+    reader = LineReader(stream, reports.put, keys=TYPED_KEYS)
     before = threading.active_count()
     for _ in range(5):  # the microphone is lost five times
         reader.start()
+    os.write(write_end, b"p\n\nx\nj\n")
     assert reports.wait_for(3) == [KeyCommand(Intent.PAUSE), Proceed(), KeyCommand(Intent.YES)]
-    assert threading.active_count() <= before + 1
-    assert reader.started
+    assert threading.active_count() == before + 1 and reader.started
+    os.close(write_end)
 
 
 def test_typed_lines_are_utterances_and_the_end_of_input_stops() -> None:

@@ -75,7 +75,7 @@ def test_commands_are_recognised(korean: VoskRecognizer) -> None:
 
 
 def test_only_the_moments_phrases_are_heard(korean: VoskRecognizer) -> None:
-    assert recognize_pcm(korean, said("계속"), COMMANDS) not in ("계속", *COMMANDS[1:])
+    assert recognize_pcm(korean, said("계속"), COMMANDS) not in ("계속", *COMMANDS)
     assert recognize_pcm(korean, said("계속"), OTHER_MOMENT) == "계속"
     assert recognize_pcm(korean, said("그만"), OTHER_MOMENT) not in OTHER_MOMENT
     assert recognize_pcm(korean, said("그만"), COMMANDS) == "그만"
