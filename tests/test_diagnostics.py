@@ -11,8 +11,18 @@ import wave
 from pathlib import Path
 
 import pytest
+from simkit import exercise
 from test_audio_rig import require_pulse
 
+from assistant.engine.clock import VirtualClock
+from assistant.engine.messages import Heard, Listen
+from assistant.engine.session import Session
+from assistant.engine.texts import load_texts
+from assistant.engine.timing import Timing
+from assistant.listen import Listener, moment_for
+from assistant.rig.fakes import ScriptedMic
+from assistant.vad import VoiceActivity
+from assistant.voice import MicLoop, open_recognizer
 from assistant.rig.pulse import MicFeeder, point_at_rig, rig_dir
 from assistant.rig.speech import espeak_pcm, silence, synth
 
@@ -53,7 +63,8 @@ def test_hear_any_wav_gives_text_and_intent(tmp_path: Path, phrase: str, expect:
     result = samenspraak("hear", str(wav), "--lang", "en", "--expect", expect)
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout)
-    assert line == {"text": phrase, "intent": intent}
+    assert (line["text"], line["intent"]) == (phrase, intent)
+    assert line["utterances"] == [{"text": phrase, "intent": intent}]
 
 
 def test_hear_free_speech_has_no_intent(tmp_path: Path) -> None:
@@ -61,6 +72,62 @@ def test_hear_free_speech_has_no_intent(tmp_path: Path) -> None:
     write_stereo_44k(wav, synth("I would like you to stop nagging me about the dishes", "en-us"))
     line = json.loads(samenspraak("hear", str(wav), "--lang", "en", "--expect", "free").stdout)
     assert line["intent"] is None and line["text"]
+
+
+STEP_OF_MOMENT = {
+    "yesno": '[[step]]\nkind = "ask"\ntext = "Is that right?"\n',
+    "commands": '[[step]]\nkind = "turn"\ntext = "{speaker}, tell me."\nseconds = 120\n',
+}
+
+
+def heard_in_a_session(moment: str, pcm: bytes) -> list[dict]:
+    """What a session hears in ``pcm`` from its start: a real Session waits in ``moment``,
+    its Listen effect sets the listener, the session's microphone loop reads the audio, and
+    each utterance is matched as the session matches it."""
+    session = Session(exercise(STEP_OF_MOMENT[moment], lang="en"), ("Anna", "Ben"),
+                      load_texts("en"), VirtualClock(), Timing())
+    listen = [e for e in session.start() if isinstance(e, Listen)][-1]
+    recognizer, _ = open_recognizer("pocketsphinx", "en", None)
+    assert recognizer is not None
+    heard: list[str] = []
+    listener = Listener(VoiceActivity(), recognizer,
+                        lambda item: heard.append(item.text) if isinstance(item, Heard) else None)
+    listener.set_moment(moment_for(listen, recognizer.free_speech))
+    mic = ScriptedMic([pcm, silence(1.0)], real_time=False)
+    loop = MicLoop(lambda: mic, listener, admits=lambda at: True, on_lost=lambda: None)
+    loop.start()
+    assert mic.finished.wait(60)
+    loop.stop()
+    listener.flush()
+    allowed = session.allowed()
+    return [{"text": text, "intent": (lambda i: i.value if i else None)(
+        session.matcher.match(text, allowed))} for text in heard if text]
+
+
+@pytest.mark.parametrize("moment", ["yesno", "commands"])
+def test_hear_gives_what_a_session_hears_cold_and_warm(tmp_path: Path, moment: str) -> None:
+    # The first utterances reach a cold recognizer (its channel mean still unknown); after
+    # ten seconds of talk it is warm and decodes as the audio comes. Both stretches count.
+    story = ("I had a long day at work and I would like to tell you about it "
+             "because my manager changed the plans again this afternoon")
+    said = ["yes", "repeat", story, "that is not right", "done", "stop", "no"]
+    pcm = b"".join(silence(0.6) + synth(text, "en-us") for text in said) + silence(0.8)
+    wav = tmp_path / "table.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm)
+    result = samenspraak("hear", str(wav), "--lang", "en", "--expect", moment,
+                         "--recognizer", "pocketsphinx", "--names", "Anna", "Ben")
+    assert result.returncode == 0, result.stderr
+    by_hear = json.loads(result.stdout)["utterances"]
+    by_session = heard_in_a_session(moment, pcm)
+    assert by_hear == by_session
+    intents = [u["intent"] for u in by_hear]
+    assert len(pcm) / 32000 > 10  # the last commands are heard warm
+    assert intents.count(None) >= 1  # the story is no command, in either moment
+    assert ("yes" in intents and "no" in intents) if moment == "yesno" else "done" in intents
 
 
 @pytest.mark.parametrize("content", [b"", b"RIFF0000WAVEjunk", b"not audio at all"])

@@ -12,13 +12,19 @@ from pathlib import Path
 from assistant.cli.settings import EXIT_USAGE, Settings
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Heard, Intent, Listen
+from assistant.engine.phases import MOMENTS
 from assistant.engine.texts import load_texts
 from assistant.ports import Recognizer
 from assistant.voice import open_recognizer
 
 
 def cmd_hear(settings: Settings) -> int:
-    """Recognise a WAV file through the live listening path and print one JSON line."""
+    """Recognise a WAV file through the live listening path and print one JSON line.
+
+    The moment (``--expect``) is one a session listens in, with the session's own commands
+    there (:data:`~assistant.engine.phases.MOMENTS`), and the recognizer starts fresh as at the
+    start of a session, so a session fed the same audio from its start hears the same.
+    """
     from assistant.audio import chunks
     from assistant.audiofile import AudioFileError, read_wav_pcm16
     from assistant.listen import Listener, moment_for
@@ -36,23 +42,28 @@ def cmd_hear(settings: Settings) -> int:
         print(f"samenspraak: no speech recognizer for '{texts.lang}': "
               "install a vosk model (see models/README.md)", file=sys.stderr)
         return EXIT_USAGE
-    matcher = IntentMatcher(texts)
-    allowed = {Intent.YES, Intent.NO} if settings.expect == "yesno" else set(Intent)
+    matcher = IntentMatcher(texts, settings.names or ())
+    free = settings.expect == "free"
+    allowed, short = (frozenset(), False) if free else MOMENTS[settings.expect]
     heard: list[str] = []
     listener = Listener(VoiceActivity(), recognizer,
                         lambda item: heard.append(item.text) if isinstance(item, Heard) else None)
-    listen = Listen(tuple(matcher.phrases_for(allowed)), tuple(matcher.fillers),
-                    settings.expect == "free", settings.expect == "yesno")
+    listen = Listen(tuple(matcher.phrases_for(allowed)), tuple(matcher.fillers), free, short)
     listener.set_moment(moment_for(listen, recognizer.free_speech))
     for piece in chunks(pcm):
         listener.feed(piece)
     listener.feed(b"\x00" * 32000)  # a second of silence closes the last utterance
     listener.flush()
-    text = " ".join(t for t in heard if t).strip()
-    intent = matcher.match(text, allowed) if settings.expect != "free" else None
-    print(json.dumps({"text": text, "intent": intent.value if intent else None},
-                     ensure_ascii=False))
+    utterances = [{"text": text, "intent": _value(matcher.match(text, allowed))}
+                  for text in heard if text]
+    acted = next((u["intent"] for u in utterances if u["intent"]), None)
+    print(json.dumps({"text": " ".join(u["text"] for u in utterances), "intent": acted,
+                      "utterances": utterances}, ensure_ascii=False))
     return 0
+
+
+def _value(intent: Intent | None) -> str | None:
+    return intent.value if intent is not None else None
 
 
 def _verdict(ok: bool, line: str, advice: str = "") -> bool:

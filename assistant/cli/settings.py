@@ -295,11 +295,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="loudspeaker name or number (see 'samenspraak check')")
     p_record.add_argument("--home", type=Path, metavar="DIR", help=home_help)
 
-    p_hear = sub.add_parser("hear", help="recognise a WAV file as a session would",
-                            description="Print {\"text\": ..., \"intent\": ...} for a WAV file.")
+    p_hear = sub.add_parser(
+        "hear", help="recognise a WAV file as a session would",
+        description="Print one JSON line for a WAV file: {\"text\": ..., \"intent\": ..., "
+                    "\"utterances\": [...]}, what a session would hear in that moment from the "
+                    "same audio (a fresh recognizer, like a session's start).")
     p_hear.add_argument("wav", type=Path, metavar="FILE.wav")
     p_hear.add_argument("--lang", choices=LANGUAGES, default="nl")
-    p_hear.add_argument("--expect", choices=("commands", "yesno", "free"), default="commands")
+    p_hear.add_argument("--expect", choices=("commands", "yesno", "paused", "free"),
+                        default="commands",
+                        help="the moment: commands = a speaking turn (default), yesno = a ja/nee "
+                             "question, paused = a pause, free = free speech")
+    p_hear.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
+                        help="the partners' names, heard as fillers as in a session")
     p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
     p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
     _coach_parsers(sub)

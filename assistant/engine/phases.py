@@ -72,6 +72,15 @@ FLOOR_ENDS = frozenset({Intent.DONE, Intent.NEXT})
 """Commands that end somebody's floor."""
 ANSWERS = frozenset({Intent.YES, Intent.NO})
 """Commands that answer a ja/nee question."""
+MOMENTS: dict[str, tuple[frozenset[Intent], bool]] = {
+    "commands": (EVERYWHERE | FLOOR_ENDS, False),
+    "yesno": (EVERYWHERE | ANSWERS, True),
+    "paused": (WHILE_PAUSED, False),
+}
+"""The moments a session listens in, by the names ``samenspraak hear --expect`` gives them: the
+commands acted upon there, and whether a short answer is due (a ja/nee question). A speaking
+turn, a question and a pause; what a session's wait allows (:meth:`Wait.allowed`) is one of
+these wherever the exercise does not choose its own commands."""
 PROCEED_ORDER = (Intent.DONE, Intent.RESUME, Intent.NEXT)
 """What an empty line (Enter) means: the first of these that is valid now."""
 

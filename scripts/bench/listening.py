@@ -29,7 +29,7 @@ from assistant.asr import (
 from assistant.audio import chunks
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Heard, Intent, Listen, SessionInput, SpeechEnded
-from assistant.engine.phases import ANSWERS, EVERYWHERE, FLOOR_ENDS, WHILE_PAUSED
+from assistant.engine.phases import ANSWERS, MOMENTS
 from assistant.engine.texts import LANGUAGES
 from assistant.listen import Listener, Moment, UtteranceTiming, moment_for
 from assistant.ports import Recognizer
@@ -125,10 +125,7 @@ def _pocketsphinx_works(lang: str) -> bool:
 
 
 CONTEXTS: dict[str, tuple[frozenset[Intent], bool]] = {
-    "answer": (EVERYWHERE | ANSWERS, True),
-    "turn": (EVERYWHERE | FLOOR_ENDS, False),
-    "paused": (WHILE_PAUSED, False),
-}
+    "answer": MOMENTS["yesno"], "turn": MOMENTS["commands"], "paused": MOMENTS["paused"]}
 """Where a command is said: the intents the session acts on there, and whether a ja/nee is due."""
 
 
