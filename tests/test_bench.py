@@ -50,6 +50,10 @@ def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
         assert accuracy["utterances_per_condition"] > 0
         assert accuracy["recognizers"]
         assert all({"clean", "10 dB"} <= set(per) for per in accuracy["recognizers"].values())
+        aside = accuracy["kept_aside"]  # voices and speeds that tuning never saw
+        assert aside["utterances_per_condition"] > 0
+        assert not set(aside["voices"]) & set(accuracy["voices"])
+        assert not set(aside["speeds"]) & set(accuracy["speeds"])
         false = results["false_commands"][lang]
         assert false["seconds"] > 20 and false["utterances"] > 0
         assert false["recognizers"]
@@ -65,3 +69,4 @@ def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
         assert {"section", "name", "value", "target", "pass", "miss_by"} <= set(target)
     for name in ("latency", "accuracy", "false commands", "cost", "timing"):
         assert name in done.stdout
+    assert any(t["name"].startswith("en kept-aside voices at 10 dB") for t in results["targets"])

@@ -1,7 +1,9 @@
 """Measurement 2: the share of spoken commands a session acts on rightly, per recognizer and noise.
 
 Every command phrase (quick: one per intent) in each voice and speed, with kitchen noise at each
-signal-to-noise ratio, heard through :func:`~scripts.bench.listening.hear` in the moment the
+signal-to-noise ratio — once in the voices and speeds the recognizers were tuned on, once in
+voices and speeds kept aside (:data:`~scripts.bench.config.KEPT_ASIDE_VOICES`) — heard
+through :func:`~scripts.bench.listening.hear` in the moment the
 session would be in for that command (a question, a pause, or a speaking turn).
 """
 
@@ -25,17 +27,27 @@ def condition_name(snr: float | None) -> str:
 
 
 def measure_accuracy(engines: list[Engine], bed: bytes, cfg: BenchConfig) -> dict[str, Any]:
-    """Share of command utterances the session acts on correctly, per recognizer and noise."""
+    """Share of command utterances the session acts on correctly, per recognizer and noise:
+    in the voices and speeds the thresholds were tuned on, and in others kept aside."""
     results: dict[str, Any] = {}
     for lang in LANGUAGES:
-        corpus = command_corpus(lang, cfg)
         matcher = IntentMatcher(load_texts(lang), NAMES)
-        per_engine: dict[str, Any] = {"no recognizer": {
-            condition_name(s): {"correct": 0, "wrong_command": 0, "total": len(corpus),
-                                "accuracy": 0.0} for s in cfg.conditions}}
-        for engine in (e for e in engines if e.lang == lang):
-            per_engine[engine.label] = accuracy_of(engine, matcher, corpus, bed, cfg)
-        results[lang] = {"utterances_per_condition": len(corpus), "recognizers": per_engine}
+        entry: dict[str, Any] = {}
+        for split, kept_aside in (("tuning", False), ("kept_aside", True)):
+            corpus = command_corpus(lang, cfg, kept_aside)
+            per_engine: dict[str, Any] = {"no recognizer": {
+                condition_name(s): {"correct": 0, "wrong_command": 0, "total": len(corpus),
+                                    "accuracy": 0.0, "wrong_pct": 0.0} for s in cfg.conditions}}
+            for engine in (e for e in engines if e.lang == lang):
+                per_engine[engine.label] = accuracy_of(engine, matcher, corpus, bed, cfg)
+            part = {"voices": sorted({"+".join(filter(None, c[2])) for c in corpus}),
+                    "speeds": sorted({c[3] for c in corpus}),
+                    "utterances_per_condition": len(corpus), "recognizers": per_engine}
+            if split == "tuning":  # the fields of before, for the tools that read them
+                entry.update(part)
+            else:
+                entry[split] = part
+        results[lang] = entry
     return results
 
 
@@ -62,5 +74,6 @@ def accuracy_of(engine: Engine, matcher: IntentMatcher, corpus: list, bed: bytes
         out[condition_name(snr)] = {"correct": correct, "wrong_command": wrong,
                                     "total": len(corpus),
                                     "accuracy": round(100 * correct / len(corpus), 1),
+                                    "wrong_pct": round(100 * wrong / len(corpus), 1),
                                     "errors": errors}
     return out

@@ -16,7 +16,15 @@ from assistant.engine.texts import load_texts
 from assistant.rig.noise import mix, room_tone
 from assistant.rig.signals import RATE, silence
 from assistant.rig.speech import synth
-from scripts.bench.config import BENCH_DIR, ROOT, SEEDS, VOICES, BenchConfig
+from scripts.bench.config import (
+    BENCH_DIR,
+    KEPT_ASIDE_SPEEDS,
+    KEPT_ASIDE_VOICES,
+    ROOT,
+    SEEDS,
+    VOICES,
+    BenchConfig,
+)
 
 Voice = tuple[str, str | None]
 
@@ -66,15 +74,20 @@ def talk(lang: str, seconds: float, bed: bytes, snr_db: float, seed: int = 3
     return mix(bytes(out), bed, snr_db, rng, speech_rms=level), len(spoken)
 
 
-def command_corpus(lang: str, cfg: BenchConfig) -> list[tuple[Intent, str, Voice, int]]:
-    """(intent, phrase, voice, speed) for every command phrase (quick: a few) of ``lang``."""
+def command_corpus(lang: str, cfg: BenchConfig, kept_aside: bool = False
+                   ) -> list[tuple[Intent, str, Voice, int]]:
+    """(intent, phrase, voice, speed) for every command phrase (quick: a few) of ``lang``:
+    in the tuning voices and speeds, or (``kept_aside``) in those never used for tuning."""
     texts = load_texts(lang)
+    voices = (KEPT_ASIDE_VOICES if kept_aside else VOICES)[lang][:cfg.voices]
+    speeds = ([s for s in KEPT_ASIDE_SPEEDS if s not in cfg.speeds][:len(cfg.speeds) + 1]
+              if kept_aside else cfg.speeds)
     corpus = []
     for intent, phrases in texts.intents.items():
         chosen = phrases if cfg.phrases_per_intent is None else phrases[:cfg.phrases_per_intent]
         for phrase in chosen:
-            for voice in VOICES[lang][:cfg.voices]:
-                for speed in cfg.speeds:
+            for voice in voices:
+                for speed in speeds:
                     corpus.append((intent, phrase, voice, speed))
     return corpus
 

@@ -81,6 +81,13 @@ def targets(results: dict[str, Any]) -> list[Target]:
         found.append(Target("accuracy", f"{lang} at 10 dB, best ({best})",
                             at10.get(best) if best else None, 97 if lang == "en" else 95, "%",
                             at_least=True))
+        aside = (acc.get("kept_aside") or {}).get("recognizers", {})
+        for label, r in aside.items():
+            if lang == "en" and label.startswith("pocketsphinx") and "10 dB" in r:
+                found += [Target("accuracy", f"en kept-aside voices at 10 dB ({label})",
+                                 r["10 dB"]["accuracy"], 85, "%", at_least=True),
+                          Target("accuracy", f"en kept-aside voices at 10 dB, wrong ({label})",
+                                 r["10 dB"]["wrong_pct"], 1, "%")]
     for lang, entry in (results.get("false_commands") or {}).items():
         for label, r in entry.get("recognizers", {}).items():
             found.append(Target("false commands", f"{lang} {label}", r["commands"], 0, ""))
@@ -166,10 +173,12 @@ def print_details(results: dict[str, Any]) -> None:
                       f"{replies['slow_cutoffs']} (full silence only: "
                       f"{replies['slow_cutoffs_full_silence']}) {replies['examples'] or ''}")
     for lang, acc in (results.get("accuracy") or {}).items():
-        for label, per in (acc.get("recognizers") or {}).items():
-            cells = ", ".join(f"{cond} {r['accuracy']}% ({r.get('wrong_command', 0)} wrong)"
-                              for cond, r in per.items())
-            print(f"accuracy {lang} {label}: {cells} (of {acc['utterances_per_condition']})")
+        for split, part in (("tuning", acc), ("kept aside", acc.get("kept_aside") or {})):
+            for label, per in (part.get("recognizers") or {}).items():
+                cells = ", ".join(f"{cond} {r['accuracy']}% ({r.get('wrong_command', 0)} wrong)"
+                                  for cond, r in per.items())
+                print(f"accuracy {lang} {split} {label}: {cells} "
+                      f"(of {part['utterances_per_condition']})")
     for lang, entry in (results.get("false_commands") or {}).items():
         if "recognizers" in entry:
             cells = ", ".join(f"{label} {r['commands']} ({r['recognised']} not empty)"
