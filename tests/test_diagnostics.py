@@ -21,10 +21,10 @@ from assistant.engine.texts import load_texts
 from assistant.engine.timing import Timing
 from assistant.listen import Listener, moment_for
 from assistant.rig.fakes import ScriptedMic
-from assistant.vad import VoiceActivity
-from assistant.voice import MicLoop, open_recognizer
 from assistant.rig.pulse import MicFeeder, point_at_rig, rig_dir
 from assistant.rig.speech import espeak_pcm, silence, synth
+from assistant.vad import VoiceActivity
+from assistant.voice import MicLoop, open_recognizer
 
 ROOT = Path(__file__).parent.parent
 
