@@ -240,8 +240,6 @@ class VoskRecognizer:
                 f"vosk could not load the model at {path} ({exc}); "
                 "unpack it again as described in models/README.md"
             ) from exc
-        self.load_seconds = time.perf_counter() - started
-        """How long loading the model took, in seconds."""
         self.supports_grammar = any(
             (path / name).is_file() for name in ("graph/HCLr.fst", "HCLr.fst")
         )
@@ -255,7 +253,14 @@ class VoskRecognizer:
         self._parts: list[str] = []
         self.has_unknown = self._knows(UNKNOWN)
         """Whether the model has the ``[unk]`` word; without it, fillers stand in for it."""
-        self._fillers: tuple[str, ...] | None = None
+        # Read here, with the model, not when the first grammar is needed: on the small Korean
+        # model that takes 0.7 s, which would hold up the microphone thread mid-session.
+        self._fillers: tuple[str, ...] = () if self.has_unknown else filler_words(path)
+        if not self.has_unknown and not self._fillers:
+            _LOGGER.warning("vosk model %s has no [unk] word and no readable word list; every "
+                            "sound is heard as one of the phrases", path)
+        self.load_seconds = time.perf_counter() - started
+        """How long loading the model (and its stand-in fillers) took, in seconds."""
         self.min_confidence = VOSK_MIN_CONFIDENCE
         """Command words heard with less confidence than this count as unknown."""
         _LOGGER.info("vosk model %s loaded in %.2f s", path, self.load_seconds)
@@ -340,11 +345,6 @@ class VoskRecognizer:
         """
         if self.has_unknown:
             return (UNKNOWN,)
-        if self._fillers is None:
-            self._fillers = filler_words(self.model_path)
-            if not self._fillers:
-                _LOGGER.warning("vosk model %s has no [unk] word and no readable word list; "
-                                "every sound is heard as one of the phrases", self.model_path)
         used = {word for phrase in phrases for word in phrase.split()}
         return tuple(word for word in self._fillers if word not in used)
 

@@ -121,6 +121,18 @@ def test_doubtful_words_count_as_unknown(korean: VoskRecognizer) -> None:
         korean.min_confidence = kept
 
 
+def test_stand_in_fillers_are_read_with_the_model_not_at_the_first_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recognizer = VoskRecognizer(korean_model())
+    assert recognizer.load_seconds > 0
+
+    def not_now(*args: object) -> tuple[str, ...]:
+        raise AssertionError("the model's word list read again on the microphone thread")
+
+    monkeypatch.setattr("assistant.asr.filler_words", not_now)
+    recognize_pcm(recognizer, silence(0.3), COMMANDS)  # the first grammar of the session
+
+
 def test_no_warning_for_a_model_without_unknown(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="assistant.asr"):
         recognizer = VoskRecognizer(korean_model())
