@@ -40,6 +40,7 @@ from typing import Any
 from assistant.audio import import_pydub, read_wav, write_wav_private
 from assistant.chimes import chime_pcm
 from assistant.engine.messages import Chime
+from assistant.history import private_dir
 from assistant.playback import (
     SAMPLE_RATE,
     AudioOutput,
@@ -127,16 +128,6 @@ def normalise_wav(path: Path, target_dbfs: float = TARGET_DBFS,
 # --- the cache ------------------------------------------------------------------------------
 
 
-def _private_dir(path: Path) -> None:
-    """Create ``path`` and any missing parents as owner-only (0o700) directories."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another thread may have made it meanwhile
-            directory.mkdir(mode=0o700)
-        directory.chmod(0o700)
-    path.chmod(0o700)
-
-
 class RenderCache:
     """Rendered, normalised prompts on disk, one WAV per (renderer, voice, rate, text).
 
@@ -163,7 +154,7 @@ class RenderCache:
     def ensure_dir(self) -> Path:
         """Create the cache directory (owner-only) if needed and return it."""
         if not self._ready:
-            _private_dir(self.directory)
+            private_dir(self.directory)
             self._ready = True
         return self.directory
 
