@@ -283,7 +283,8 @@ class AudioOutput:
         self._worker = OwnerThread("samenspraak-audio-out", on_exit=self._close_stream)
         self._lock = threading.Lock()  # serials, the waiting prompts, busy
         self._serial = 0
-        self._cut_up_to = 0
+        self._cut_up_to = 0  # interrupt() cuts every prompt up to this serial, also one whose
+        # caller already left play() (an exception while it waited) and so is not in _waiting
         self._waiting: list[_Prompt] = []
         self._closed = False
         # Shared with the callback: appended here, taken there (deque ends are thread-safe).

@@ -294,6 +294,36 @@ def test_interrupt_cuts_the_play_in_progress_even_when_a_new_one_follows_at_once
     out.close()
 
 
+def test_interrupt_also_cuts_a_prompt_whose_caller_left_play_early():
+    """A play() that ends in an exception (Ctrl-C on its thread) leaves its frames queued;
+    no caller waits for them any more, yet interrupt() must still silence them."""
+    factory = FakeFactory(frames=220, period=0.01)
+    raise_once = threading.Event()  # set: the next clock reading on a caller's thread raises
+
+    def clock() -> float:
+        if raise_once.is_set() and not threading.current_thread().daemon:
+            raise_once.clear()
+            raise KeyboardInterrupt
+        return time.monotonic()
+
+    out = AudioOutput(stream_factory=factory, clock=clock)
+    factory.output = out
+    out.open()
+    raise_once.set()
+    caller, errors = play_in_thread(out, pcm(SAMPLE_RATE * 5))
+    caller.join(5)
+    assert [type(e) for e in errors] == [KeyboardInterrupt]
+    time.sleep(0.05)
+    stream = factory.streams[0]
+    assert sound(stream.played)  # the callback plays the abandoned prompt on
+    out.interrupt()
+    time.sleep(0.03)
+    heard = len(sound(stream.played))
+    time.sleep(0.1)
+    assert len(sound(stream.played)) == heard
+    out.close()
+
+
 def test_close_cuts_a_waiting_play_and_is_idempotent_and_final():
     out, _ = make(frames=220, period=0.01)
     thread, errors = play_in_thread(out, pcm(SAMPLE_RATE * 5))
