@@ -169,8 +169,6 @@ class _SoundDeviceStream:
         self._sd = sounddevice
         self._pull = pull
         self._finished = False
-        self.underflows = 0
-        """Callbacks that PortAudio flagged as late (the device ran dry)."""
         try:
             self._stream = sounddevice.RawOutputStream(
                 device=device, samplerate=sample_rate, channels=channels, dtype="int16",
@@ -183,8 +181,6 @@ class _SoundDeviceStream:
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         """On PortAudio's thread: hand the buffer on with the time until it is heard."""
-        if status.output_underflow:
-            self.underflows += 1
         delay = time_info.outputBufferDacTime - time_info.currentTime
         if not 0.0 <= delay < 10.0:  # some host APIs leave the times at 0: use the latency
             delay = self._latency
