@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.audio import SAMPLE_WIDTH, resample, to_mono
-from assistant.devices import AudioUnavailable, list_devices, load_sounddevice
+from assistant.devices import AudioUnavailable, load_sounddevice
 from assistant.ports import AudioChunk
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,32 +52,6 @@ class NoInputDevice(RuntimeError):
 
 class InputDeviceLost(RuntimeError):
     """The microphone stopped delivering audio during the session."""
-
-
-@dataclass(frozen=True)
-class InputDevice:
-    """An input device as PortAudio lists it."""
-
-    index: int
-    """PortAudio device index."""
-    name: str
-    """Device name."""
-    channels: int
-    """Most input channels it offers."""
-    default_rate: float
-    """Its preferred sample rate in Hz."""
-    is_default: bool
-    """Whether it is the system's default input."""
-
-
-def input_devices(backend: Any = None) -> list[InputDevice]:
-    """The devices that can record, default first; raises :class:`AudioUnavailable`."""
-    found = [
-        InputDevice(index=d.index, name=d.name, channels=d.inputs, default_rate=d.default_rate,
-                    is_default=d.is_default_input)
-        for d in list_devices(backend) if d.inputs > 0
-    ]
-    return sorted(found, key=lambda d: not d.is_default)
 
 
 class Microphone:

@@ -18,7 +18,6 @@ from assistant.mic import (
     NoInputDevice,
     PcmSource,
     SpeakingGate,
-    input_devices,
     load_sounddevice,
 )
 from assistant.rig.signals import tone, tone_frequency
@@ -277,16 +276,6 @@ def test_list_devices_without_defaults_or_enumeration():
     sd.query_devices = broken
     with pytest.raises(AudioUnavailable, match="cannot list audio devices"):
         list_devices(sd)
-
-
-def test_input_devices_lists_recording_devices_default_first():
-    sd = FakeSoundDevice(devices=[
-        {"name": "Speakers", "max_input_channels": 0, "default_samplerate": 48000.0},
-        {"name": "Webcam", "max_input_channels": 1, "default_samplerate": 16000.0},
-        {"name": "Headset", "max_input_channels": 1, "default_samplerate": 44100.0},
-    ], default_input=2)
-    assert [(d.name, d.is_default) for d in input_devices(sd)] == [
-        ("Headset", True), ("Webcam", False)]
 
 
 # --- losing the device, closing -------------------------------------------------------------------
