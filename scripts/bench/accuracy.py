@@ -77,3 +77,76 @@ def accuracy_of(engine: Engine, matcher: IntentMatcher, corpus: list, bed: bytes
                                     "wrong_pct": round(100 * wrong / len(corpus), 1),
                                     "errors": errors}
     return out
+
+
+def sweep(lang: str, kept_aside: bool, conditions: tuple[float | None, ...],
+          garbage: tuple[float, float] | None, prose_seconds: float) -> dict[str, Any]:
+    """pocketsphinx alone on one half of the corpus, with the garbage path's weights given
+    (None: as shipped), and the commands it acts on in command-free prose at each noise level:
+    the numbers behind the README's table of weights."""
+    from dataclasses import replace
+    from functools import partial
+
+    from assistant import asr
+    from assistant.rig.noise import kitchen_noise
+    from scripts.bench.config import FULL
+    from scripts.bench.corpus import talk
+
+    if garbage is not None:
+        asr._GARBAGE_WEIGHTS[lang] = garbage
+    engine = Engine("pocketsphinx", lang, partial(asr.PocketsphinxRecognizer, lang), True, True)
+    cfg = replace(FULL, conditions=conditions)
+    bed = kitchen_noise(cfg.noise_seconds)
+    matcher = IntentMatcher(load_texts(lang), NAMES)
+    corpus = command_corpus(lang, cfg, kept_aside)
+    out: dict[str, Any] = {"lang": lang, "split": "kept_aside" if kept_aside else "tuning",
+                           "garbage": list(asr._GARBAGE_WEIGHTS[lang]),
+                           "utterances_per_condition": len(corpus),
+                           "accuracy": accuracy_of(engine, matcher, corpus, bed, cfg),
+                           "prose": {}}
+    for snr in (s for s in conditions if s is not None and prose_seconds > 0):
+        pcm, sentences = talk(lang, prose_seconds, bed, snr)
+        heard = hear(engine.make(), moment(matcher, engine, "turn"), pcm).texts
+        acted = [t for t in heard if matcher.match(t, CONTEXTS["turn"][0]) is not None]
+        out["prose"][condition_name(snr)] = {"sentences": sentences, "commands": len(acted),
+                                             "examples": acted[:5]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scripts.bench.accuracy``: pocketsphinx on the tuning or kept-aside corpus."""
+    import argparse
+    import json
+    import logging
+
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench.accuracy",
+                                     description=sweep.__doc__.split("\n\n")[0] if sweep.__doc__
+                                     else None)
+    parser.add_argument("--lang", choices=LANGUAGES, default="en")
+    parser.add_argument("--kept-aside", action="store_true",
+                        help="the voices and speeds kept aside from tuning (default: tuning)")
+    parser.add_argument("--snr", action="append", default=[], metavar="DB",
+                        help="a noise condition: 'clean' or dB (repeatable; default clean, 10)")
+    parser.add_argument("--garbage", metavar="ENTRY,PHONE",
+                        help="the garbage path's weights, e.g. 1e-20,1e-3 (default: as shipped)")
+    parser.add_argument("--prose-seconds", type=float, default=180.0,
+                        help="seconds of command-free prose per noise level (0: none)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        conditions = tuple(None if s == "clean" else float(s) for s in args.snr or ["clean", "10"])
+        garbage = (tuple(float(x) for x in args.garbage.split(",")) if args.garbage else None)
+    except ValueError:
+        parser.error("--snr takes 'clean' or a number, --garbage two numbers: ENTRY,PHONE")
+    if garbage is not None and len(garbage) != 2:
+        parser.error("--garbage takes two numbers: ENTRY,PHONE")
+    result = sweep(args.lang, args.kept_aside, conditions, garbage,  # type: ignore[arg-type]
+                   args.prose_seconds)
+    for per in result["accuracy"].values():
+        per.pop("errors", None)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
