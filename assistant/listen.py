@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from assistant.asr import normalize_phrase
 from assistant.engine.messages import Heard, Listen, SessionInput, SpeechEnded, SpeechStarted
 from assistant.ports import Recognizer
 from assistant.vad import (
@@ -37,7 +38,8 @@ class Moment:
     """Seconds of silence that end it sooner when the recognizer already hears one of
     ``answers`` whole (None: always wait ``end_silence``)."""
     answers: frozenset[str] = frozenset()
-    """Whole answers that may end an utterance early: lower-case words, single spaces."""
+    """Whole answers that may end an utterance early, written as the grammar holds them
+    (:func:`assistant.asr.normalize_phrase`)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,11 @@ class UtteranceTiming:
 
 
 def _words(text: str) -> str:
-    """``text`` as lower-case words separated by single spaces."""
+    """``text`` as lower-case words separated by single spaces.
+
+    For the recognizer's partial result, which is already made of the grammar's words;
+    :func:`assistant.asr.normalize_phrase` would turn its ``[unk]`` into ``unk``.
+    """
     return " ".join(text.lower().split())
 
 
@@ -67,9 +73,11 @@ def complete_answers(phrases: Iterable[str], fillers: Iterable[str]) -> frozense
     A phrase is not complete when a longer phrase starts with it and goes on with words that
     may change its meaning ("klopt" → "klopt niet"). A longer phrase that only adds fillers
     or another whole phrase ("ja" → "ja hoor", "ja klopt") says the same, so "ja" still is.
+    The answers are normalised as the recognizer's grammar is ("that’s right," → "that's
+    right"), so they compare with what the recognizer hears.
     """
-    commands = {_words(p) for p in phrases if p.strip()}
-    filler_words = {_words(f) for f in fillers}
+    commands = {normalize_phrase(p) for p in phrases} - {""}
+    filler_words = {normalize_phrase(f) for f in fillers}
     complete = set()
     for phrase in commands:
         head = phrase.split()

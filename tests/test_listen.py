@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr import PocketsphinxRecognizer, VoskRecognizer, recognize_pcm
+from assistant.asr import PocketsphinxRecognizer, VoskRecognizer, normalize_phrase, recognize_pcm
 from assistant.audio import chunks
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Heard, Intent, Listen, SpeechEnded, SpeechStarted
@@ -180,6 +180,22 @@ def test_an_answer_not_yet_whole_waits_the_full_silence():
         assert abs(ended_at - (0.5 + END_SILENCE["yesno"])) < 0.001
         # asked on each silent chunk between the short and the full silence
         assert recognizer.partials == round((END_SILENCE["yesno"] - EARLY_END_SILENCE) / 0.02)
+
+
+def test_answers_written_with_punctuation_are_compared_as_the_grammar_holds_them():
+    """The grammar drops commas and straightens apostrophes, so the recognizer hears
+    "that's right"; the answer it is compared with must be written the same way."""
+    listen = Listen(("That’s right", "Ja, klopt", "nee"), ("uh",), free_speech=False,
+                    short_answer=True)
+    moment = moment_for(listen)
+    assert moment.answers == {"that's right", "ja klopt", "nee"}
+    assert moment.answers <= {normalize_phrase(p) for p in moment.phrases}
+    for heard in ("that's right", "ja klopt"):
+        timings: list = []
+        frames = [QUIET] * 10 + [LOUD] * 15 + [QUIET] * 40
+        run(frames, [heard], moment, partial=heard, timings=timings)
+        (_, timing), = timings
+        assert timing.early, heard
 
 
 def test_a_pause_shorter_than_the_short_silence_keeps_ja_maar_in_one_utterance():
