@@ -2,7 +2,7 @@
 pty of 90x30, a few keys are pressed, the terminal stream is interpreted by pyte and the screen
 is written as text (stdout) and as an SVG (docs/display.svg, through rich's recording console).
 
-    .venv/bin/pip install pyte && .venv/bin/python scripts/screenshot-display.py
+    .venv/bin/pip install -e '.[docs]' && .venv/bin/python scripts/screenshot-display.py
 """
 
 from __future__ import annotations
