@@ -255,8 +255,9 @@ class VoskRecognizer:
         """Whether the model has the ``[unk]`` word; without it, fillers stand in for it."""
         # Read here, with the model, not when the first grammar is needed: on the small Korean
         # model that takes 0.7 s, which would hold up the microphone thread mid-session.
-        self._fillers: tuple[str, ...] = () if self.has_unknown else filler_words(path)
-        if not self.has_unknown and not self._fillers:
+        needs_fillers = self.supports_grammar and not self.has_unknown
+        self._fillers: tuple[str, ...] = filler_words(path) if needs_fillers else ()
+        if needs_fillers and not self._fillers:
             _LOGGER.warning("vosk model %s has no [unk] word and no readable word list; every "
                             "sound is heard as one of the phrases", path)
         self.load_seconds = time.perf_counter() - started
@@ -527,6 +528,12 @@ class PocketsphinxRecognizer:
         """The score of the last command heard (None: no command or not checked)."""
         _LOGGER.info("pocketsphinx (%s) loaded in %.2f s", lang, self.load_seconds)
 
+    @property
+    def warm(self) -> bool:
+        """Whether enough audio has been heard to trust the running cepstral mean: from then
+        on a command utterance is decoded as it arrives instead of buffered and decoded twice."""
+        return self._heard_bytes >= self._warm_bytes
+
     def start(self, phrases: Sequence[str] | None) -> None:
         """Begin an utterance, restricted to ``phrases`` plus unknown (None: free speech)."""
         if self._started:  # the previous utterance was abandoned: close it unheard
@@ -552,7 +559,7 @@ class PocketsphinxRecognizer:
             if self._active_search != search:
                 self._decoder.activate_search(search)
                 self._active_search = search
-            if phrases is not None and self._heard_bytes < self._warm_bytes:
+            if phrases is not None and not self.warm:
                 self._pending = bytearray()
             else:
                 self._decoder.start_utt()

@@ -14,8 +14,9 @@ import pytest
 from simkit import exercise
 from test_audio_rig import require_pulse
 
+from assistant.asr import PocketsphinxRecognizer
 from assistant.engine.clock import VirtualClock
-from assistant.engine.messages import Heard, Listen
+from assistant.engine.messages import Heard, Listen, SpeechStarted
 from assistant.engine.session import Session
 from assistant.engine.texts import load_texts
 from assistant.engine.timing import Timing
@@ -81,17 +82,25 @@ STEP_OF_MOMENT = {
 
 
 def heard_in_a_session(moment: str, pcm: bytes) -> list[dict]:
-    """What a session hears in ``pcm`` from its start: a real Session waits in ``moment``,
-    its Listen effect sets the listener, the session's microphone loop reads the audio, and
-    each utterance is matched as the session matches it."""
+    """What a session that stays in ``moment`` hears in ``pcm`` from its start: a real Session
+    waits there, its Listen effect sets the listener, the session's microphone loop reads the
+    audio, and each utterance is matched as the session matches it. Each utterance also says
+    whether the recognizer was warm when it began."""
     session = Session(exercise(STEP_OF_MOMENT[moment], lang="en"), ("Anna", "Ben"),
                       load_texts("en"), VirtualClock(), Timing())
     listen = [e for e in session.start() if isinstance(e, Listen)][-1]
     recognizer, _ = open_recognizer("pocketsphinx", "en", None)
-    assert recognizer is not None
-    heard: list[str] = []
-    listener = Listener(VoiceActivity(), recognizer,
-                        lambda item: heard.append(item.text) if isinstance(item, Heard) else None)
+    assert isinstance(recognizer, PocketsphinxRecognizer)
+    heard: list[tuple[str, bool]] = []
+    warm_at_start = [False]
+
+    def take(item: object) -> None:
+        if isinstance(item, SpeechStarted):  # the recognizer has just started this utterance
+            warm_at_start[0] = recognizer.warm
+        elif isinstance(item, Heard):
+            heard.append((item.text, warm_at_start[0]))
+
+    listener = Listener(VoiceActivity(), recognizer, take)
     listener.set_moment(moment_for(listen, recognizer.free_speech))
     mic = ScriptedMic([pcm, silence(1.0)], real_time=False)
     loop = MicLoop(lambda: mic, listener, admits=lambda at: True, on_lost=lambda: None)
@@ -101,16 +110,17 @@ def heard_in_a_session(moment: str, pcm: bytes) -> list[dict]:
     listener.flush()
     allowed = session.allowed()
     return [{"text": text, "intent": (lambda i: i.value if i else None)(
-        session.matcher.match(text, allowed))} for text in heard if text]
+        session.matcher.match(text, allowed)), "warm": warm} for text, warm in heard if text]
 
 
 @pytest.mark.parametrize("moment", ["yesno", "commands"])
 def test_hear_gives_what_a_session_hears_cold_and_warm(tmp_path: Path, moment: str) -> None:
     # The first utterances reach a cold recognizer (its channel mean still unknown); after
-    # ten seconds of talk it is warm and decodes as the audio comes. Both stretches count.
-    story = ("I had a long day at work and I would like to tell you about it "
-             "because my manager changed the plans again this afternoon")
-    said = ["yes", "repeat", story, "that is not right", "done", "stop", "no"]
+    # ten seconds of speech it is warm and decodes as the audio comes. Both stretches count.
+    story = ["I had a long day at work and I would like to tell you about it",
+             "because my manager changed the plans again this afternoon",
+             "and after that the train home was late and very full"]
+    said = ["yes", "repeat", *story, "that is not right", "done", "stop", "no"]
     pcm = b"".join(silence(0.6) + synth(text, "en-us") for text in said) + silence(0.8)
     wav = tmp_path / "table.wav"
     with wave.open(str(wav), "wb") as w:
@@ -123,11 +133,26 @@ def test_hear_gives_what_a_session_hears_cold_and_warm(tmp_path: Path, moment: s
     assert result.returncode == 0, result.stderr
     by_hear = json.loads(result.stdout)["utterances"]
     by_session = heard_in_a_session(moment, pcm)
-    assert by_hear == by_session
-    intents = [u["intent"] for u in by_hear]
-    assert len(pcm) / 32000 > 10  # the last commands are heard warm
-    assert intents.count(None) >= 1  # the story is no command, in either moment
-    assert ("yes" in intents and "no" in intents) if moment == "yesno" else "done" in intents
+    assert by_hear == [{k: u[k] for k in ("text", "intent")} for u in by_session]
+    assert not by_session[0]["warm"] and by_session[-1]["warm"]  # both stretches were heard
+    intents = [u["intent"] for u in by_hear if u["intent"]]
+    said_here = {"yesno": {"yes", "repeat", "no", "stop"}, "commands": {"repeat", "done", "stop"}}
+    assert set(intents) <= said_here[moment]  # the story is no command, in either moment
+    assert {"yes", "no"} <= set(intents) if moment == "yesno" else "done" in intents
+
+
+def test_hear_in_a_pause_and_in_free_speech_acts_on_what_a_session_would(tmp_path: Path) -> None:
+    wav = tmp_path / "pause.wav"
+    write_stereo_44k(wav, silence(0.3) + synth("let's go on", "en-us") + silence(0.3))
+    paused = json.loads(samenspraak("hear", str(wav), "--lang", "en", "--expect", "paused",
+                                    "--recognizer", "pocketsphinx").stdout)
+    assert paused["intent"] == "resume"  # "go on" resumes a pause (and ends a turn)
+    wav = tmp_path / "agreement.wav"
+    write_stereo_44k(wav, silence(0.3) + synth("stop", "en-us") + silence(0.3))
+    free = json.loads(samenspraak("hear", str(wav), "--lang", "en", "--expect", "free",
+                                  "--recognizer", "pocketsphinx").stdout)
+    assert free["intent"] == "stop"  # during an agreement the commands still work
+    assert free["utterances"] == [{"text": "stop", "intent": "stop"}]
 
 
 @pytest.mark.parametrize("content", [b"", b"RIFF0000WAVEjunk", b"not audio at all"])

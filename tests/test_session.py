@@ -6,8 +6,10 @@ import pytest
 from simkit import exercise, run, say, silence, talk
 
 from assistant.engine.messages import Intent
+from assistant.engine.phases import ANSWERS, FLOOR_ENDS, MOMENTS
 from assistant.engine.texts import load_texts
 from assistant.engine.timing import Timing
+from assistant.engine.waits import Wait, WaitKind
 
 TURN_MIRROR = """
 [[step]]
@@ -544,3 +546,15 @@ def test_a_silence_override_reaches_discussions_too() -> None:
     short = run(exercise(toml), [], Timing(overrides=(("silence", 20.0),)))
     start = short.first("phase", phase="discussing")["t"]
     assert short.first("say", text="Het is stil. We gaan verder.")["t"] == start + 20
+
+
+@pytest.mark.parametrize(("moment", "wait"), [
+    ("commands", Wait(WaitKind.FLOOR, FLOOR_ENDS)),
+    ("yesno", Wait(WaitKind.ANSWER, ANSWERS)),
+    ("paused", Wait(WaitKind.PAUSED, frozenset())),
+    ("free", Wait(WaitKind.FLOOR, FLOOR_ENDS, collect=True)),
+])
+def test_the_moments_hear_listens_in_are_what_the_waits_allow(moment: str, wait: Wait) -> None:
+    allowed, short = MOMENTS[moment]
+    assert allowed == wait.allowed()
+    assert short == (wait.kind is WaitKind.ANSWER)

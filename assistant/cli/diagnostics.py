@@ -22,8 +22,10 @@ def cmd_hear(settings: Settings) -> int:
     """Recognise a WAV file through the live listening path and print one JSON line.
 
     The moment (``--expect``) is one a session listens in, with the session's own commands
-    there (:data:`~assistant.engine.phases.MOMENTS`), and the recognizer starts fresh as at the
-    start of a session, so a session fed the same audio from its start hears the same.
+    there (:data:`~assistant.engine.phases.MOMENTS`) and its names (``--names``, else the
+    same default names), and the recognizer starts fresh as at the start of a session: a
+    session that stays in that moment hears the same in the same audio. (A real one moves on
+    once it acts on a command; ``intent`` is that first command.)
     """
     from assistant.audio import chunks
     from assistant.audiofile import AudioFileError, read_wav_pcm16
@@ -42,9 +44,9 @@ def cmd_hear(settings: Settings) -> int:
         print(f"samenspraak: no speech recognizer for '{texts.lang}': "
               "install a vosk model (see models/README.md)", file=sys.stderr)
         return EXIT_USAGE
-    matcher = IntentMatcher(texts, settings.names or ())
+    matcher = IntentMatcher(texts, settings.names or tuple(texts.phrases["default_names"][:2]))
     free = settings.expect == "free"
-    allowed, short = (frozenset(), False) if free else MOMENTS[settings.expect]
+    allowed, short = MOMENTS[settings.expect]
     heard: list[str] = []
     listener = Listener(VoiceActivity(), recognizer,
                         lambda item: heard.append(item.text) if isinstance(item, Heard) else None)

@@ -298,16 +298,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_hear = sub.add_parser(
         "hear", help="recognise a WAV file as a session would",
         description="Print one JSON line for a WAV file: {\"text\": ..., \"intent\": ..., "
-                    "\"utterances\": [...]}, what a session would hear in that moment from the "
-                    "same audio (a fresh recognizer, like a session's start).")
+                    "\"utterances\": [...]}, what a session that stays in that moment would "
+                    "hear in the same audio (a fresh recognizer, as at a session's start); "
+                    "intent is the first command it would act on.")
     p_hear.add_argument("wav", type=Path, metavar="FILE.wav")
     p_hear.add_argument("--lang", choices=LANGUAGES, default="nl")
     p_hear.add_argument("--expect", choices=("commands", "yesno", "paused", "free"),
                         default="commands",
                         help="the moment: commands = a speaking turn (default), yesno = a ja/nee "
-                             "question, paused = a pause, free = free speech")
+                             "question, paused = a pause, free = free speech (an agreement), "
+                             "each with the commands a session acts on there")
     p_hear.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
-                        help="the partners' names, heard as fillers as in a session")
+                        help="the partners' names, heard as fillers as in a session (default: "
+                             "a session's default names)")
     p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
     p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
     _coach_parsers(sub)

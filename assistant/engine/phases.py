@@ -76,11 +76,13 @@ MOMENTS: dict[str, tuple[frozenset[Intent], bool]] = {
     "commands": (EVERYWHERE | FLOOR_ENDS, False),
     "yesno": (EVERYWHERE | ANSWERS, True),
     "paused": (WHILE_PAUSED, False),
+    "free": (EVERYWHERE | FLOOR_ENDS, False),
 }
 """The moments a session listens in, by the names ``samenspraak hear --expect`` gives them: the
 commands acted upon there, and whether a short answer is due (a ja/nee question). A speaking
-turn, a question and a pause; what a session's wait allows (:meth:`Wait.allowed`) is one of
-these wherever the exercise does not choose its own commands."""
+turn, a question, a pause, and an agreement (free speech, kept as said, where the commands
+still work); what a session's wait allows (:meth:`Wait.allowed`) is one of these wherever the
+exercise does not choose its own commands (``tests/test_session.py`` holds them together)."""
 PROCEED_ORDER = (Intent.DONE, Intent.RESUME, Intent.NEXT)
 """What an empty line (Enter) means: the first of these that is valid now."""
 

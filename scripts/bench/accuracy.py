@@ -43,7 +43,7 @@ def measure_accuracy(engines: list[Engine], bed: bytes, cfg: BenchConfig) -> dic
             part = {"voices": sorted({"+".join(filter(None, c[2])) for c in corpus}),
                     "speeds": sorted({c[3] for c in corpus}),
                     "utterances_per_condition": len(corpus), "recognizers": per_engine}
-            if split == "tuning":  # the fields of before, for the tools that read them
+            if split == "tuning":  # at the top, where readers of results.json look for it
                 entry.update(part)
             else:
                 entry[split] = part

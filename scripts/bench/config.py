@@ -23,7 +23,7 @@ KEPT_ASIDE_VOICES: dict[str, tuple[tuple[str, str | None], ...]] = {
     "nl": (("nl", "m1"), ("nl", "f2"), ("nl", "m5")),
     "en": (("en-us", "f2"), ("en-gb-x-rp", None), ("en-us-nyc", "m1"))}
 """Voices never used for tuning: the accuracy on these, at :data:`KEPT_ASIDE_SPEEDS`, is the
-figure that counts (chosen before any tuning, and not changed after)."""
+figure that counts."""
 KEPT_ASIDE_SPEEDS = (125, 160, 190)
 """espeak-ng words per minute of the kept-aside corpus: none of them a tuning speed."""
 LONGER_REPLIES: dict[str, tuple[str, ...]] = {
