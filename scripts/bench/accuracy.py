@@ -57,9 +57,10 @@ def accuracy_of(engine: Engine, matcher: IntentMatcher, corpus: list, bed: bytes
 
     Each condition starts with a fresh recognizer, like a session in a kitchen that loud.
     """
-    rng = random.Random(5)
     out: dict[str, Any] = {}
     for snr in cfg.conditions:
+        # Each condition draws its own noise, whichever conditions run before it.
+        rng = random.Random(f"accuracy {condition_name(snr)}")
         recognizer = engine.make()
         correct, wrong, errors = 0, 0, []
         for intent, phrase, voice, speed in corpus:
