@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import mmap
 import re
 import struct
 import time
@@ -409,41 +410,49 @@ _SYMBOLS_MAGIC = 2125658996
 
 def _fst_output_symbols(path: Path) -> list[str]:
     """The output symbols (words) stored in an OpenFst binary file, [] when it holds none."""
-
-    def string(data: bytes, at: int) -> tuple[str, int]:
-        (size,) = struct.unpack_from("<i", data, at)
-        return data[at + 4:at + 4 + size].decode("utf-8", errors="replace"), at + 4 + size
-
     try:
-        with path.open("rb") as stream:
-            data = stream.read(64 << 20)  # the symbol tables come first, well within this
-        (magic,) = struct.unpack_from("<i", data, 0)
-        if magic != _FST_MAGIC:
-            return []
-        _kind, at = string(data, 4)
-        _arc, at = string(data, at)
-        _version, flags = struct.unpack_from("<ii", data, at)
-        at += 8 + 8 + 3 * 8  # properties, start, number of states, number of arcs
-        tables = []
-        for bit in (1, 2):  # the input symbols, then the output symbols
-            if not flags & bit:
-                tables.append([])
-                continue
-            (magic,) = struct.unpack_from("<i", data, at)
-            if magic != _SYMBOLS_MAGIC:
-                return []
-            _name, at = string(data, at + 4)
-            _available, size = struct.unpack_from("<qq", data, at)
-            at += 16
-            symbols = []
-            for _ in range(size):
-                symbol, at = string(data, at)
-                symbols.append(symbol)
-                at += 8
-            tables.append(symbols)
-    except (OSError, struct.error) as exc:  # unreadable or cut short: no fillers then
+        # Mapped, not read: the symbol tables come first, so only their pages are touched
+        # (a model's Gr.fst is tens of MB, nearly all of it arcs).
+        with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0,
+                                                  access=mmap.ACCESS_READ) as data:
+            return _symbol_tables(data)
+    except (OSError, ValueError, struct.error) as exc:  # unreadable, empty or cut short
         _LOGGER.warning("cannot read the words of %s: %s", path, exc)
         return []
+
+
+def _string(data: mmap.mmap, at: int) -> tuple[str, int]:
+    """The length-prefixed string at ``at`` of an OpenFst file, and where the next thing starts."""
+    (size,) = struct.unpack_from("<i", data, at)
+    return data[at + 4:at + 4 + size].decode("utf-8", errors="replace"), at + 4 + size
+
+
+def _symbol_tables(data: mmap.mmap) -> list[str]:
+    """The output (else input) symbols of the OpenFst file mapped at ``data``; [] if none."""
+    (magic,) = struct.unpack_from("<i", data, 0)
+    if magic != _FST_MAGIC:
+        return []
+    _kind, at = _string(data, 4)
+    _arc, at = _string(data, at)
+    _version, flags = struct.unpack_from("<ii", data, at)
+    at += 8 + 8 + 3 * 8  # properties, start, number of states, number of arcs
+    tables = []
+    for bit in (1, 2):  # the input symbols, then the output symbols
+        if not flags & bit:
+            tables.append([])
+            continue
+        (magic,) = struct.unpack_from("<i", data, at)
+        if magic != _SYMBOLS_MAGIC:
+            return []
+        _name, at = _string(data, at + 4)
+        _available, size = struct.unpack_from("<qq", data, at)
+        at += 16
+        symbols = []
+        for _ in range(size):
+            symbol, at = _string(data, at)
+            symbols.append(symbol)
+            at += 8
+        tables.append(symbols)
     return tables[1] or tables[0]
 
 
