@@ -472,8 +472,12 @@ class PocketsphinxRecognizer:
         lang: str = "en",
         dictionary: str | Path | None = None,
         sample_rate: int = SAMPLE_RATE,
+        garbage: tuple[float, float] | None = None,
     ) -> None:
-        """Load the acoustic model and dictionary (about a third of a second)."""
+        """Load the acoustic model and dictionary (about a third of a second).
+
+        ``garbage`` (entry weight, weight per further phone) replaces the language's garbage
+        path weights (:data:`_GARBAGE_WEIGHTS`), for measuring others."""
         if lang not in ("en", "nl"):
             raise ValueError(f"pocketsphinx supports 'en' and 'nl' (commands only), not {lang!r}")
         from pocketsphinx import Decoder
@@ -531,6 +535,8 @@ class PocketsphinxRecognizer:
         self._free_words: list[str] = []
         self._overlong = False
         self._grammar_on = False
+        self.garbage = garbage or _GARBAGE_WEIGHTS[lang]
+        """The garbage path's weights: entering it instead of a command, and each further phone."""
         self.min_score = POCKETSPHINX_MIN_SCORE[lang]
         """A command scoring less than this (see :meth:`_verify`) counts as unknown."""
         self.last_score: float | None = None
@@ -712,7 +718,7 @@ class PocketsphinxRecognizer:
             return name
         self._serial += 1
         name = f"grammar{self._serial}"
-        self._decoder.add_jsgf_string(name, _jsgf(key, *_GARBAGE_WEIGHTS[self.lang]))
+        self._decoder.add_jsgf_string(name, _jsgf(key, *self.garbage))
         self._searches[key] = name
         if len(self._searches) > _CACHE_SIZE:
             _old_key, old_name = self._searches.popitem(last=False)

@@ -92,25 +92,23 @@ def sweep(lang: str, kept_aside: bool, conditions: tuple[float | None, ...],
     from assistant.rig.noise import kitchen_noise
     from scripts.bench.config import FULL
     from scripts.bench.corpus import talk
+    from scripts.bench.false_commands import commands_in_prose
 
-    if garbage is not None:
-        asr._GARBAGE_WEIGHTS[lang] = garbage
-    engine = Engine("pocketsphinx", lang, partial(asr.PocketsphinxRecognizer, lang), True, True)
+    make = partial(asr.PocketsphinxRecognizer, lang, garbage=garbage)
+    engine = Engine("pocketsphinx", lang, make, True, True)
     cfg = replace(FULL, conditions=conditions)
     bed = kitchen_noise(cfg.noise_seconds)
     matcher = IntentMatcher(load_texts(lang), NAMES)
     corpus = command_corpus(lang, cfg, kept_aside)
     out: dict[str, Any] = {"lang": lang, "split": "kept_aside" if kept_aside else "tuning",
-                           "garbage": list(asr._GARBAGE_WEIGHTS[lang]),
+                           "garbage": list(garbage or asr._GARBAGE_WEIGHTS[lang]),
                            "utterances_per_condition": len(corpus),
                            "accuracy": accuracy_of(engine, matcher, corpus, bed, cfg),
                            "prose": {}}
     for snr in (s for s in conditions if s is not None and prose_seconds > 0):
         pcm, sentences = talk(lang, prose_seconds, bed, snr)
-        heard = hear(engine.make(), moment(matcher, engine, "turn"), pcm).texts
-        acted = [t for t in heard if matcher.match(t, CONTEXTS["turn"][0]) is not None]
-        out["prose"][condition_name(snr)] = {"sentences": sentences, "commands": len(acted),
-                                             "examples": acted[:5]}
+        out["prose"][condition_name(snr)] = {"sentences": sentences,
+                                             **commands_in_prose(engine, matcher, pcm)}
     return out
 
 

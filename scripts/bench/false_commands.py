@@ -35,7 +35,6 @@ def measure_false_commands(engines: list[Engine], bed: bytes, cfg: BenchConfig
                            ) -> dict[str, Any]:
     """Commands acted upon while someone talks without giving one, during a speaking turn."""
     results: dict[str, Any] = {}
-    allowed = CONTEXTS["turn"][0]
     for lang in LANGUAGES:
         pcm, sentences = talk(lang, cfg.false_seconds[lang], bed, 20.0)
         matcher = IntentMatcher(load_texts(lang), NAMES)
@@ -46,17 +45,22 @@ def measure_false_commands(engines: list[Engine], bed: bytes, cfg: BenchConfig
                                  "recognizers": {"no recognizer": {"recognised": 0,
                                                                    "commands": 0}}}
         for engine in (e for e in engines if e.lang == lang):
-            heard = hear(engine.make(), moment(matcher, engine, "turn"), pcm).texts
-            acted = [(text, matcher.match(text, allowed)) for text in heard]
-            acted = [(text, intent) for text, intent in acted if intent is not None]
-            entry["recognizers"][engine.label] = {
-                "recognised": len(heard), "commands": len(acted),
-                "examples": [{"heard": t, "acted": i} for t, i in acted[:10]]}
+            entry["recognizers"][engine.label] = commands_in_prose(engine, matcher, pcm)
         results[lang] = entry
     korean = [e for e in engines if e.lang == "ko"]
     if korean:
         results["ko"] = korean_false_commands(korean, bed, cfg)
     return results
+
+
+def commands_in_prose(engine: Engine, matcher: IntentMatcher, pcm: bytes) -> dict[str, Any]:
+    """What a fresh ``engine`` hears in ``pcm`` during a speaking turn, and the commands among
+    it that a session would act on."""
+    heard = hear(engine.make(), moment(matcher, engine, "turn"), pcm).texts
+    acted = [(text, matcher.match(text, CONTEXTS["turn"][0])) for text in heard]
+    acted = [(text, intent) for text, intent in acted if intent is not None]
+    return {"recognised": len(heard), "commands": len(acted),
+            "examples": [{"heard": t, "acted": i} for t, i in acted[:10]]}
 
 
 def korean_false_commands(engines: list[Engine], bed: bytes, cfg: BenchConfig
