@@ -71,6 +71,7 @@ class RaisedVoiceDetector:
         self._loud: deque[float] = deque()  # capture times of loud speech frames
         self._calm_until = -math.inf
         self._learning: float | None = None  # the median of what was learned so far
+        self._learning_at = 0  # how many levels it was taken over
         self._room_level: float | None = None
         self._since_room = 0
 
@@ -81,8 +82,9 @@ class RaisedVoiceDetector:
             return self._own
         if len(self._learned) * self._chunk < self.settings.ready:
             return None
-        if self._learning is None or len(self._learned) % REFRESH_CHUNKS == 0:
-            self._learning = _median(self._learned)  # once a second, not for every chunk
+        if self._learning is None or len(self._learned) >= self._learning_at + REFRESH_CHUNKS:
+            # once a second of speech, not for every chunk nor for every caller
+            self._learning, self._learning_at = _median(self._learned), len(self._learned)
         return self._learning
 
     def feed(self, pcm: bytes, at: float) -> bool:
