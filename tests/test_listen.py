@@ -77,8 +77,9 @@ def test_an_utterance_becomes_start_end_and_heard() -> None:
     out, recognizer = run(frames, ["klaar"])
     assert [type(e) for e in out] == [SpeechStarted, SpeechEnded, Heard]
     assert out[2] == Heard("klaar")
-    assert abs(out[1].seconds - 0.5) < 0.1
-    assert recognizer.fed >= 25 * FRAME  # the whole utterance (with pre-roll) was decoded
+    assert out[1].seconds == pytest.approx(0.5)
+    # the whole utterance was decoded: 10 quiet frames of pre-roll, 25 loud, 40 of end silence
+    assert recognizer.fed == 75 * FRAME
 
 
 def test_unknown_speech_gives_activity_but_no_heard() -> None:
@@ -149,7 +150,7 @@ def test_whole_answers_are_the_phrases_no_longer_phrase_could_turn_around():
 def test_only_a_short_answer_moment_may_end_early():
     short = moment_for(YES_NO)
     assert short.early_end == EARLY_END_SILENCE < short.end_silence == END_SILENCE["yesno"]
-    assert short.answers == complete_answers(YES_NO.phrases, YES_NO.fillers)
+    assert {"ja", "nee"} <= short.answers and "klopt" not in short.answers
     commands = moment_for(Listen(("klaar",), (), free_speech=False, short_answer=False))
     assert commands.early_end is None and not commands.answers
     free = moment_for(Listen(("klaar",), (), free_speech=True, short_answer=False))
@@ -199,10 +200,15 @@ def test_answers_written_with_punctuation_are_compared_as_the_grammar_holds_them
 
 
 def test_a_pause_shorter_than_the_short_silence_keeps_ja_maar_in_one_utterance():
-    """"ja, maar ik ..." with a comma's pause: the answer must not be cut off after "ja"."""
-    frames = [QUIET] * 10 + [LOUD] * 15 + [QUIET] * 8 + [LOUD] * 40 + [QUIET] * 40
-    out, _ = run(frames, ["ja maar [unk]"], moment_for(YES_NO), partial="ja")
+    """"ja, maar ik ..." with a comma's pause as slow speech has it (0.32 s): the answer must
+    not be cut off after "ja"."""
+    timings: list = []
+    frames = [QUIET] * 10 + [LOUD] * 15 + [QUIET] * 16 + [LOUD] * 40 + [QUIET] * 40
+    out, _ = run(frames, ["ja maar [unk]"], moment_for(YES_NO), partial="ja", timings=timings)
     assert [type(e) for e in out] == [SpeechStarted, SpeechEnded, Heard]
+    assert out[-1] == Heard("ja maar [unk]")
+    (ended_at, _timing), = timings
+    assert ended_at > (10 + 15 + 16 + 40) * 0.02  # after the whole reply, not at its comma
 
 
 def test_commands_outside_a_short_answer_never_ask_for_the_partial():
