@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr import UNKNOWN, VoskRecognizer, _fst_output_symbols, filler_words, recognize_pcm
+from assistant.asr import (
+    _FILLER_COUNT,
+    _FILLER_MAX_CHARS,
+    UNKNOWN,
+    VoskRecognizer,
+    _fst_output_symbols,
+    filler_words,
+    recognize_pcm,
+)
 from assistant.rig.speech import silence, synth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +66,8 @@ def korean() -> VoskRecognizer:
 def test_the_korean_model_has_no_unknown_word(korean: VoskRecognizer) -> None:
     assert not korean.has_unknown
     fillers = filler_words(korean.model_path)
-    assert len(fillers) == 100
+    assert len(fillers) == _FILLER_COUNT
+    assert all(len(word) <= _FILLER_MAX_CHARS for word in fillers)
     assert UNKNOWN not in fillers and not set(fillers) & set(COMMANDS)
 
 
@@ -113,6 +122,7 @@ def test_an_abandoned_utterance_does_not_leak_into_the_next(korean: VoskRecogniz
 
 
 def test_doubtful_words_count_as_unknown(korean: VoskRecognizer) -> None:
+    assert recognize_pcm(korean, said("그만"), COMMANDS) == "그만"
     kept = korean.min_confidence
     korean.min_confidence = 1.01  # nothing is that sure
     try:
@@ -205,6 +215,8 @@ def test_words_txt_comes_first_and_bad_files_give_none(tmp_path: Path) -> None:
     assert filler_words(tmp_path) == ()
     (tmp_path / "graph" / "words.txt").write_text("<eps> 0\nja 1\nnee 2\nklaar 3\n")
     assert filler_words(tmp_path) == ("ja", "nee")
+    (tmp_path / "graph" / "Gr.fst").write_bytes(_fst_with_words(["<eps>", "x", "y"]))
+    assert filler_words(tmp_path) == ("ja", "nee")  # words.txt still comes first
 
 
 # --- scripts/get-model and samenspraak check ----------------------------------------------------
