@@ -68,9 +68,11 @@ def _value(intent: Intent | None) -> str | None:
     return intent.value if intent is not None else None
 
 
-def _verdict(ok: bool, line: str, advice: str = "") -> bool:
-    mark = "ok  " if ok else "FAIL"
-    print(f"[{mark}] {line}" + (f"\n       → {advice}" if advice and not ok else ""))
+def _verdict(ok: bool, line: str, advice: str = "", note: bool = False) -> bool:
+    """Print one checked line, with its advice when it failed; ``note``: it works, and the
+    advice would make it better (the line does not count as failed)."""
+    mark = "note" if note else "ok  " if ok else "FAIL"
+    print(f"[{mark}] {line}" + (f"\n       → {advice}" if advice and (note or not ok) else ""))
     return ok
 
 
@@ -170,9 +172,8 @@ def _check_recognizer(settings: Settings) -> bool:
             f"decodes 1 s of audio in {pace:.3f} s (real-time factor {pace:.3f})")
     if recognizer.name == "vosk":
         return _verdict(True, line)
-    _verdict(False, line, f"for better recognition: scripts/get-model {lang} "
-             "(see models/README.md)")
-    return True
+    return _verdict(True, line, f"for better recognition: scripts/get-model {lang} "
+                    "(see models/README.md)", note=True)
 
 
 def _decoding_pace(recognizer: Recognizer, lang: str) -> float:
