@@ -104,6 +104,9 @@ def open_recognizer(choice: str, lang: str, model: Path | None
     if choice == "vosk" and path is None:
         raise UsageError(f"no vosk model for '{lang}': put one in models/{lang}/ "
                          f"(scripts/get-model {lang}) or pass --model DIR")
+    if choice == "vosk" and path is not None and not path.exists():
+        raise UsageError(f"no vosk model at {path}: put one in models/{lang}/ "
+                         f"(scripts/get-model {lang}) or pass --model DIR")
     if choice == "pocketsphinx":
         path = None
     forced = choice == "pocketsphinx"  # asked for: Dutch command dictionary too
