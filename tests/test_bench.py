@@ -42,20 +42,24 @@ def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
     for lang in ("nl", "en"):
         latency = results["latency"][lang]
         assert latency["recognizer"] is not None  # pocketsphinx needs no download
-        assert latency["trials"] >= 5
-        for stage in ("eos_ms", "recognition_ms", "decision_ms", "playback_start_ms",
-                      "total_ms", "after_eos_ms"):
-            assert set(latency[stage]) == {"p50", "p95", "n"}
+        assert latency["eos_ms"]["n"] == latency["trials"] > 0
+        assert latency["eos_ms"]["p50"] > 0
+        if lang == "en":  # the session's own recognizer: its answers start a reply
+            assert latency["responded"] > 0
+            for stage in ("recognition_ms", "decision_ms", "playback_start_ms", "total_ms",
+                          "after_eos_ms"):
+                assert latency[stage]["n"] > 0 and latency[stage]["p50"] is not None, stage
         accuracy = results["accuracy"][lang]
         assert accuracy["utterances_per_condition"] > 0
-        assert accuracy["recognizers"]
+        assert set(accuracy["recognizers"]) - {"no recognizer"}, "no recognizer measured"
         assert all({"clean", "10 dB"} <= set(per) for per in accuracy["recognizers"].values())
         aside = accuracy["kept_aside"]  # voices and speeds that tuning never saw
         assert aside["utterances_per_condition"] > 0
         assert not set(aside["voices"]) & set(accuracy["voices"])
+        assert not set(aside["speeds"]) & set(accuracy["speeds"])
         false = results["false_commands"][lang]
         assert false["seconds"] > 20 and false["utterances"] > 0
-        assert false["recognizers"]
+        assert set(false["recognizers"]) - {"no recognizer"}, "no recognizer measured"
         assert all("commands" in r for r in false["recognizers"].values())
         cost = results["cost"]["per_language"][lang]
         for key in ("cpu_silent_pct", "cpu_talking_pct", "peak_rss_mb", "growth_mb_per_hour"):
@@ -72,8 +76,14 @@ def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
 
 
 def test_the_full_run_keeps_its_kept_aside_speeds_apart_from_the_tuning_ones() -> None:
-    from scripts.bench.config import FULL, KEPT_ASIDE_SPEEDS, KEPT_ASIDE_VOICES, VOICES
+    from scripts.bench.config import FULL, KEPT_ASIDE_SPEEDS, KEPT_ASIDE_VOICES, QUICK, VOICES
+    from scripts.bench.corpus import command_corpus
 
     assert not set(KEPT_ASIDE_SPEEDS) & set(FULL.speeds)
     for lang, voices in VOICES.items():
         assert not set(KEPT_ASIDE_VOICES[lang]) & set(voices)
+        for cfg in (QUICK, FULL):  # the corpus itself, whatever the constants say
+            tuning = command_corpus(lang, cfg)
+            aside = command_corpus(lang, cfg, kept_aside=True)
+            assert aside and not {c[3] for c in aside} & {c[3] for c in tuning}
+            assert not {c[2] for c in aside} & {c[2] for c in tuning}
