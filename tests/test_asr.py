@@ -261,22 +261,15 @@ def test_a_long_utterance_under_a_grammar_is_no_command(english: PocketsphinxRec
     assert recognize_pcm(english, utterance("repeat", "en-us"), EN_COMMANDS) == "repeat"
 
 
-def test_free_speech_is_decoded_in_pieces(english: PocketsphinxRecognizer) -> None:
+def test_free_speech_is_decoded_in_pieces(english: PocketsphinxRecognizer,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     talk = b"".join(utterance(sentence, "en-us") for sentence in EN_CHAT[:6])
     assert len(talk) > 16 * 32000  # more than one piece
-    pieces = []
+    cuts = []
     cut = english._next_free_segment
-
-    def counted() -> None:
-        pieces.append(len(english._free_words))
-        cut()
-
-    english._next_free_segment = counted  # type: ignore[method-assign]
-    try:
-        words = recognize_pcm(english, talk, None).split()
-    finally:
-        del english._next_free_segment
-    assert len(pieces) == len(talk) // (15 * 32000)  # one cut every 15 s of audio
+    monkeypatch.setattr(english, "_next_free_segment", lambda: cuts.append(1) or cut())
+    words = recognize_pcm(english, talk, None).split()
+    assert len(cuts) == len(talk) // (15 * 32000)  # one cut every 15 s of audio
     assert {"holidays", "children"} & set(words) and {"garden", "train", "coast"} & set(words)
 
 

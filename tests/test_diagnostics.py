@@ -164,6 +164,15 @@ def test_hear_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes) 
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_hear_takes_the_names_a_session_would(tmp_path: Path) -> None:
+    wav = tmp_path / "ja.wav"
+    write_stereo_44k(wav, synth("yes", "en-us"))
+    result = samenspraak("hear", str(wav), "--lang", "en", "--names", "Anna", "anna")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "samenspraak: --names needs two different names, e.g. --names Anna Ben")
+
+
 def test_hear_without_a_dutch_recognizer_says_what_to_install(tmp_path: Path) -> None:
     wav = tmp_path / "ja.wav"
     write_stereo_44k(wav, synth("ja", "nl"))

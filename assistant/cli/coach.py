@@ -8,7 +8,13 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from assistant.cli.settings import EXIT_USAGE, Settings, timing_for, voice_settings
+from assistant.cli.settings import (
+    EXIT_USAGE,
+    Settings,
+    partner_names,
+    timing_for,
+    voice_settings,
+)
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import ExerciseError, load_exercise_file
 from assistant.engine.texts import Texts, load_texts
@@ -69,9 +75,7 @@ def cmd_timer(settings: Settings) -> int:
 
     lang = settings.lang or "nl"
     texts = load_texts(lang)
-    names = settings.names or tuple(texts.phrases["default_names"][:2])
-    if not all(names) or names[0].casefold() == names[1].casefold():
-        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
+    names = partner_names(settings, texts)
     exercise = timer_exercise(texts, settings.turn, settings.mirror, settings.rounds)
     clock = RealClock()
     with open_display(clock, lang, settings.display) as inputs:

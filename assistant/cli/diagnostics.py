@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.cli.settings import EXIT_USAGE, Settings
+from assistant.cli.settings import EXIT_USAGE, Settings, partner_names
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Heard, Intent, Listen
 from assistant.engine.phases import MOMENTS
@@ -44,7 +44,7 @@ def cmd_hear(settings: Settings) -> int:
         print(f"samenspraak: no speech recognizer for '{texts.lang}': "
               "install a vosk model (see models/README.md)", file=sys.stderr)
         return EXIT_USAGE
-    matcher = IntentMatcher(texts, settings.names or tuple(texts.phrases["default_names"][:2]))
+    matcher = IntentMatcher(texts, partner_names(settings, texts))
     free = settings.expect == "free"
     allowed, short = MOMENTS[settings.expect]
     heard: list[str] = []

@@ -17,7 +17,7 @@ from assistant.cli.practice import (
     share_bars,
     snapshots,
 )
-from assistant.cli.settings import Settings, timing_for, voice_settings
+from assistant.cli.settings import Settings, partner_names, timing_for, voice_settings
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import (
     Exercise,
@@ -26,7 +26,7 @@ from assistant.engine.exercises import (
     load_exercise_file,
 )
 from assistant.engine.resume import ResumePoint
-from assistant.engine.texts import LANGUAGES, Texts, load_texts
+from assistant.engine.texts import LANGUAGES, load_texts
 from assistant.recorder import AgreementRecorder
 from assistant.simulate import load_scenario, simulate
 
@@ -45,7 +45,7 @@ def cmd_simulate(settings: Settings) -> int:
     scenario = load_scenario(settings.scenario)
     exercise = _load_exercise(settings, settings.lang or scenario.lang)
     texts = load_texts(exercise.lang)
-    names = _names(settings, texts, scenario.names)
+    names = partner_names(settings, texts, scenario.names)
 
     def emit(line: dict) -> None:
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -62,7 +62,7 @@ def cmd_run(settings: Settings) -> int:
     """Run an exercise live, hands-free or on a keyboard, and print the summary."""
     exercise = _load_exercise(settings, settings.lang)
     return _live(settings, exercise, settings.file,
-                 _names(settings, load_texts(exercise.lang)), None)
+                 partner_names(settings, load_texts(exercise.lang)), None)
 
 
 def cmd_resume(settings: Settings) -> int:
@@ -136,9 +136,3 @@ def _load_exercise(settings: Settings, lang: str | None) -> Exercise:
     return find_exercise(settings.exercise, lang)
 
 
-def _names(settings: Settings, texts: Texts, fallback: tuple[str, str] | None = None
-           ) -> tuple[str, str]:
-    names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
-    if not all(names) or names[0].casefold() == names[1].casefold():
-        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
-    return names  # type: ignore[return-value]

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.engine.texts import LANGUAGES
+from assistant.engine.errors import UsageError
+from assistant.engine.texts import LANGUAGES, Texts
 from assistant.engine.timing import Timing, with_overrides
 from assistant.history import default_home
 from assistant.voice import RECOGNIZERS, VoiceSettings
@@ -342,6 +343,15 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
         record_all=bool(get("record_all")), name=get("name"), files=tuple(get("files") or ()),
         turn=get("turn") or 120.0, mirror=get("mirror") or 60.0, rounds=get("rounds") or 2,
         quiet=bool(get("quiet")), display=get("display") is not False)
+
+
+def partner_names(settings: Settings, texts: Texts,
+                  fallback: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The couple's names: ``--names``, else ``fallback``, else the language's default names."""
+    names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
+    if not all(names) or names[0].casefold() == names[1].casefold():
+        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
+    return names  # type: ignore[return-value]
 
 
 def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:

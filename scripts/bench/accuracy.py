@@ -101,7 +101,7 @@ def sweep(lang: str, kept_aside: bool, conditions: tuple[float | None, ...],
     matcher = IntentMatcher(load_texts(lang), NAMES)
     corpus = command_corpus(lang, cfg, kept_aside)
     out: dict[str, Any] = {"lang": lang, "split": "kept_aside" if kept_aside else "tuning",
-                           "garbage": list(garbage or asr._GARBAGE_WEIGHTS[lang]),
+                           "garbage": list(make().garbage),
                            "utterances_per_condition": len(corpus),
                            "accuracy": accuracy_of(engine, matcher, corpus, bed, cfg),
                            "prose": {}}
