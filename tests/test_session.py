@@ -294,6 +294,36 @@ def test_help_during_a_pause_names_what_works_in_a_pause() -> None:
         assert texts.help[not_now] not in help_line
 
 
+def test_repeat_during_a_pause_says_how_to_go_on_and_after_it_the_turn_again() -> None:
+    r = run(exercise(TURN_MIRROR), [say("pauze"), say("herhaal"), say("verder"),
+                                    say("herhaal"), say("klaar")])
+    paused = load_texts("nl").line("paused")
+    said = r.said()
+    repeat_in_pause, repeat_after = (e["t"] for e in r.of("heard") if e["text"] == "herhaal")
+    assert [e["text"] for e in r.of("say") if e["t"] == repeat_in_pause] == [paused]
+    after = [e["text"] for e in r.of("say") if e["t"] == repeat_after]
+    assert after[0] == "Anna, vertel." and paused not in after
+    assert said.count(paused) == 2
+
+
+def test_repeat_during_a_break_says_when_to_come_back() -> None:
+    r = run(exercise(TURN_MIRROR), [say("time-out"), say("herhaal"), say("verder"),
+                                    say("ja"), say("ja"), say("klaar")])
+    (repeat_at,) = (e["t"] for e in r.of("heard") if e["text"] == "herhaal")
+    repeated = [e["text"] for e in r.of("say") if e["t"] == repeat_at]
+    assert len(repeated) == 1 and repeated[0].startswith("Kom om "), repeated
+    assert r.phases().count("speaking") == 2  # back in the turn after the calm questions
+
+
+def test_a_question_asked_again_says_each_sentence_once() -> None:
+    ex = exercise(ASK.replace('text = "{name}, wil je dit?"',
+                              'text = ["{name}, wil je dit?", "Zeg ja of nee."]'))
+    r = run(ex, [say("misschien"), say("ja"), say("ja")])
+    (unclear_at,) = (e["t"] for e in r.of("heard") if e["text"] == "misschien")
+    again = [e["text"] for e in r.of("say") if e["t"] == unclear_at]
+    assert again == ["Anna, wil je dit?", "Zeg ja of nee."]
+
+
 def test_swap_changes_roles() -> None:
     ex = exercise(TURN_MIRROR + '\n[[step]]\nkind = "swap"\n' + TURN_MIRROR.split("\n", 4)[4])
     r = run(ex, [say("klaar"), say("klaar"), say("ja"), talk(5), say("klaar"), say("klaar"),

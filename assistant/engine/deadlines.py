@@ -54,7 +54,9 @@ class Alarms:
             s.finish_wait(Outcome(Reason.DEFAULT, active.talked))
             return
         active.reprompts += 1
-        s.say([*s.texts.lines("answer_reprompt"), *active.wait.question])
+        question = active.wait.question
+        s.say([*(line for line in s.texts.lines("answer_reprompt") if line not in question),
+               *question])
         active.deadlines[Deadline(Alarm.REPROMPT)] = s.now() + (active.wait.limit or 0)
         if s.speaking:  # the time to answer starts once the question has been heard
             active.hold(s.now())

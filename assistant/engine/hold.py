@@ -72,6 +72,7 @@ class Holding:
         active.hold(now)
         self._held = active
         self._returns_to = active.phase
+        self._instruction = self._s.last_instruction  # 'herhaal' says it again once back
 
     # --- entering the held phases (on_enter callbacks of the machine) --------------------------
 
@@ -79,7 +80,7 @@ class Holding:
         """The pause begins: a chime, a sentence, and a limit to how long it may last."""
         s = self._s
         s.chime(Chime.PAUSED)
-        s.say(s.texts.lines("paused"))
+        s.say(s.texts.lines("paused"), remember=True)
         limit = s.timing.pause_limit
         s.begin(Wait(WaitKind.PAUSED, frozenset()), {
             Deadline(Alarm.PAUSE_REMINDER): limit / 2, Deadline(Alarm.PAUSE_LIMIT): limit})
@@ -92,7 +93,7 @@ class Holding:
         s.say(s.texts.lines("break_again" if again else "break_start",
                             duration=s.texts.duration(length)))
         s.say(s.texts.lines("break_breathe"))
-        s.say(s.texts.lines("break_return", time=back_at.strftime("%H:%M")))
+        s.say(s.texts.lines("break_return", time=back_at.strftime("%H:%M")), remember=True)
         alarms = {Deadline(Alarm.BREAK_END): length}
         if length > 2 * BREAK_ALMOST_SECONDS:
             alarms[Deadline(Alarm.BREAK_ALMOST)] = length - BREAK_ALMOST_SECONDS
@@ -118,7 +119,6 @@ class Holding:
         s = self._s
         s.drop_wait()
         s.say(s.texts.lines("break_done"))
-        self._instruction = s.last_instruction
         self._calm = self._calm_questions()
         s.begin(next(self._calm))
 
@@ -171,6 +171,7 @@ class Holding:
         held = self._held
         assert held is not None, "resume is only valid while the exercise is held"
         came_from_break = s.phase is Phase.BREAK
+        s.last_instruction = self._instruction
         s.say(s.texts.lines("break_over" if came_from_break else "resumed"))
         s.drop_wait()
         s.resume()
