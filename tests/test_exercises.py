@@ -150,6 +150,57 @@ def test_top_level_mistakes_are_named(tmp_path: Path) -> None:
             load_exercise_file(write(tmp_path, body, head))
 
 
+def problems_of(tmp_path: Path, body: str) -> list[str]:
+    """Every problem of the file with ``body`` as its steps, without the file name."""
+    path = write(tmp_path, body)
+    with pytest.raises(ExerciseError) as caught:
+        load_exercise_file(path)
+    return [problem.removeprefix(f"{path}: ") for problem in caught.value.problems]
+
+
+def test_a_problem_in_every_step_and_a_bad_jump_are_all_reported(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[step]]\nkind = "say"\ntext = "Hoi {foo}."\n\n'
+                                     '[[step]]\nkind = "ask"\ntext = "Ja?"\n'
+                                     'no = { then = "nowhere" }\n\n'
+                                     '[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = -1\n')
+    assert problems == [
+        "step 1 (say): field 'text': unknown placeholder {foo} (allowed: {listener}, {speaker})",
+        "step 3 (turn): field 'seconds': must not be negative, got -1",
+        "step 2 (ask): field 'no': then = 'nowhere' must be 'continue', 'end' or the id of a "
+        "later step",
+    ]
+
+
+def test_one_text_reports_every_placeholder_problem(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[step]]\nkind = "say"\ntext = "Hoi {speaker en {foo}."\n'
+                                     '\n[[step]]\nkind = "say"\ntext = ["{bar} {baz}", "{bar}"]\n'
+                                     '\n[[step]]\nkind = "ask"\ntext = "Ja?"\n'
+                                     'no = { say = "Jammer {bar}.", then = "nowhere" }\n')
+    assert problems == [
+        "step 1 (say): field 'text': has a broken {placeholder}: unexpected '{' in field name",
+        "step 1 (say): field 'text': unknown placeholder {foo} (allowed: {listener}, {speaker})",
+        "step 2 (say): field 'text': unknown placeholder {bar} (allowed: {listener}, {speaker})",
+        "step 2 (say): field 'text': unknown placeholder {baz} (allowed: {listener}, {speaker})",
+        "step 3 (ask): field 'no': unknown placeholder {bar} (allowed: {listener}, {speaker})",
+        "step 3 (ask): field 'no': then = 'nowhere' must be 'continue', 'end' or the id of a "
+        "later step",
+    ]
+
+
+def test_a_jump_to_a_step_with_problems_is_no_problem_of_its_own(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[step]]\nkind = "ask"\ntext = "Ja?"\n'
+                                     'yes = { then = "twee" }\nno = { then = "drie" }\n\n'
+                                     '[[step]]\nkind = "zingen"\nid = "twee"\n\n'
+                                     '[[step]]\nkind = "say"\nid = "drie"\n\n'
+                                     '[[step]]\nkind = "say"\ntext = "Hoi."\nid = 4\n')
+    assert problems == [
+        "step 2: field 'kind': unknown step kind 'zingen' (use one of "
+        "say, swap, turn, mirror, ask, discuss, reflect, agree)",
+        "step 3 (say): missing field 'text'",
+        "step 4 (say): field 'id': must be a non-empty string, got 4",
+    ]
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExerciseError, match="no such file"):
         load_exercise_file(tmp_path / "nergens.toml")

@@ -237,23 +237,29 @@ _TOP: dict[str, Callable[[object], object]] = {
 }
 _TOP_REQUIRED = ("id", "lang", "title", "description", "minutes")
 _PLACEHOLDERS = {"speaker", "listener"}
+_WHOLE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+"""An escaped brace, or a whole {placeholder} (group 1): found even in a line broken elsewhere."""
 
 
-def _check_placeholders(lines: tuple[str, ...], allowed: set[str]) -> None:
+def _placeholder_problems(lines: tuple[str, ...], allowed: set[str]) -> list[str]:
+    """Every broken and every unknown {placeholder} in ``lines``, each as a plain reason."""
+    reasons: list[str] = []
     for line in lines:
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
         except ValueError as err:
-            raise ValueError(f"has a broken {{placeholder}}: {err}") from None
-        bad = names - allowed
-        if bad:
-            raise ValueError(f"unknown placeholder {{{sorted(bad)[0]}}} "
-                             f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})")
+            reasons.append(f"has a broken {{placeholder}}: {err}")
+            names = {re.split("[!:]", whole[1])[0] for whole in _WHOLE.finditer(line)
+                     if whole[1] is not None}
+        reasons += [f"unknown placeholder {{{name}}} "
+                    f"(allowed: {', '.join('{' + a + '}' for a in sorted(allowed))})"
+                    for name in sorted(names - allowed)]
+    return list(dict.fromkeys(reasons))  # the same mistake in two lines is one problem
 
 
 def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> Step | None:
-    """The step, or None with every problem of it added to ``problems``."""
-    found = len(problems)
+    """The step with its usable fields (for the checks across steps), every problem of it
+    added to ``problems``; None when not even its kind is usable."""
     if not isinstance(raw, dict):
         problems.append(f"{where}: step {number}: must be a [[step]] table")
         return None
@@ -282,12 +288,15 @@ def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> St
             continue
         try:
             values[key] = checkers[key](value)
-            if key in ("text", "confirm", "clarify"):
-                _check_placeholders(values[key], placeholders)  # type: ignore[arg-type]
-            if key in ("yes", "no", "both"):
-                _check_placeholders(values[key].say, placeholders)  # type: ignore[union-attr]
         except ValueError as err:
             problems.append(f"{here}: field '{key}': {err}")
+            continue
+        wrong: list[str] = []
+        if key in ("text", "confirm", "clarify"):
+            wrong = _placeholder_problems(values[key], placeholders)  # type: ignore[arg-type]
+        if key in ("yes", "no", "both"):
+            wrong = _placeholder_problems(values[key].say, placeholders)  # type: ignore[union-attr]
+        problems += [f"{here}: field '{key}': {reason}" for reason in wrong]
     seconds, warn_at = values.get("seconds"), values.get("warn_at")
     if seconds is not None and warn_at and max(warn_at) >= seconds:  # type: ignore[arg-type]
         problems.append(f"{here}: field 'warn_at': every warning must come before the end "
@@ -299,8 +308,6 @@ def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> St
         problems.append(f"{here}: field 'both': needs assign_speaker = true")
     if "seconds" in values and kind == "say" and not values.get("wait"):
         problems.append(f"{here}: field 'seconds': only with wait = true")
-    if len(problems) > found:
-        return None
     return Step(number=number, kind=kind, **values)  # type: ignore[arg-type]
 
 
@@ -328,10 +335,8 @@ def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exerc
             except ValueError as err:
                 problems.append(f"{where}: field '{key}': {err}")
     if "closing" in top:
-        try:
-            _check_placeholders(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
-        except ValueError as err:
-            problems.append(f"{where}: field 'closing': {err}")
+        reasons = _placeholder_problems(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
+        problems += [f"{where}: field 'closing': {reason}" for reason in reasons]
     if expect_id is not None and "id" in top and top["id"] != expect_id:
         problems.append(f"{where}: field 'id': is {top['id']!r} but the file is named "
                         f"{expect_id!r}.toml; make them the same")
@@ -341,21 +346,28 @@ def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exerc
         raw_steps = []
     parsed = [_parse_step(raw, n, where, problems) for n, raw in enumerate(raw_steps, start=1)]
     steps = tuple(step for step in parsed if step is not None)
-    if len(steps) == len(parsed):  # a jump to a step with a problem would be reported wrongly
-        _check_jumps(steps, where, problems)
+    # a step whose kind is unusable still names its id: a jump to it is no problem of its own
+    unusable = {raw["id"].strip(): n for n, raw in enumerate(raw_steps, start=1)
+                if parsed[n - 1] is None and isinstance(raw, dict)
+                and isinstance(raw.get("id"), str)}
+    _check_jumps(steps, unusable, where, problems)
     if problems:
         raise ExerciseError(*problems)
     return Exercise(steps=steps, **top)  # type: ignore[arg-type]
 
 
-def _check_jumps(steps: tuple[Step, ...], where: str, problems: list[str]) -> None:
+def _check_jumps(steps: tuple[Step, ...], unusable: dict[str, int], where: str,
+                 problems: list[str]) -> None:
+    """Every id used once, every jump to a later step; ``unusable``: the ids of steps left
+    out of ``steps`` (their problems are reported already), with their numbers."""
     ids: dict[str, int] = {}
     for step in steps:
         if step.id is not None:
-            if step.id in ids or step.id in THEN_BUILTIN:
+            if step.id in ids or step.id in unusable or step.id in THEN_BUILTIN:
                 problems.append(f"{where}: step {step.number} ({step.kind}): field 'id': "
                                 f"{step.id!r} is used twice or reserved")
             ids[step.id] = step.number
+    ids = {**unusable, **ids}
     for step in steps:
         jumps = [("yes", step.yes.then), ("no", step.no.then)]
         if step.both is not None:
