@@ -81,7 +81,9 @@ def test_a_snapshot_and_the_way_back_on_the_virtual_clock() -> None:
     assert point.agreements == ("elke avond praten",) and point.mirrors_confirmed == 1
     session = Session(exercise(STEPS), ("Anna", "Ben"), NL, VirtualClock(),
                       resume=ResumePoint.from_json(point.to_json()))
-    assert NL.line("resume_ask") in [e.text for e in session.start() if isinstance(e, Say)]
+    started = [e.text for e in session.start() if isinstance(e, Say)]
+    asked = started.index(NL.lines("resume_ask")[0])
+    assert started[asked:asked + 3] == NL.lines("resume_ask")
     texts = [e.text for e in session.handle(Heard("ja")) if isinstance(e, Say)]
     assert texts[0] == NL.line("resume_back") and "Ben, nu jij." in texts
     assert session.stats.agreements == ["elke avond praten"]
@@ -163,6 +165,20 @@ def test_a_killed_session_is_resumed_at_its_step(tmp_path: Path, where: str, typ
     assert record.ended == "stopped"
 
 
+def test_the_point_outlives_an_unanswered_question_to_go_on(tmp_path: Path) -> None:
+    killed = Killed(tmp_path)
+    killed.type("", "")
+    point = killed.kill_in("confirming", 1)
+    for stdin in ("", "stop\n"):  # the input ends, or a stop, while the question is asked
+        result = samenspraak("run", "--file", str(killed.file), "--input", "text", "--names",
+                             "Anna", "Ben", "--home", str(killed.home), stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        assert "» " + NL.lines("resume_ask")[0] in result.stdout.splitlines()
+        with History(killed.home) as history:
+            (snap,) = history.snapshots()
+        assert snap.point == point, stdin
+
+
 def test_run_for_the_same_couple_asks_to_go_on(tmp_path: Path) -> None:
     killed = Killed(tmp_path)
     killed.type("", "")
@@ -171,6 +187,8 @@ def test_run_for_the_same_couple_asks_to_go_on(tmp_path: Path) -> None:
                          "Ben", "Anna", "--home", str(killed.home), stdin="ja\nstop\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
-    asked = out.index("» " + NL.line("resume_ask"))
-    assert out[asked + 1] == "» " + NL.line("resume_back")
+    question = ["» " + line for line in NL.lines("resume_ask")]
+    asked = out.index(question[0])
+    assert out[asked:asked + 3] == question
+    assert out[asked + 3] == "» " + NL.line("resume_back")
     assert "» Ben, zeg wat je hoorde." in out[asked:]

@@ -92,7 +92,7 @@ def test_nee_at_confirming_leads_to_clarify_and_another_mirror() -> None:
     i = phases.index("confirming")
     assert phases[i:i + 4] == ["confirming", "clarifying", "mirroring", "confirming"]
     assert r.first("heard", text="nee")["intent"] == "no"
-    assert "Anna, zeg kort wat er anders was." in r.said()
+    assert "Anna, zeg kort wat je echt bedoelde." in r.said()
     assert "Ben, probeer het nog een keer." in r.said()
     assert r.summary["mirror_attempts"] == 2
     assert r.summary["mirrors_confirmed"] == 1
@@ -471,6 +471,11 @@ def test_say_with_wait_waits_for_verder_or_its_time() -> None:
     assert r.first("heard", text="verder")["intent"] == "next"
     assert r.first("say", text="En dit.")["t"] == 5
     assert r.first("say", text="Klaar.")["t"] == 45
+    # "Klaar?" is a question: 'ja' is an answer to it, and goes on as 'verder' does
+    r = run(exercise(toml), [say("ja", after=5), say("ja hoor", after=3)])
+    assert [e["intent"] for e in r.of("heard")] == ["yes", "yes"]
+    assert r.first("say", text="En dit.")["t"] == 5
+    assert r.first("say", text="Klaar.")["t"] == 8
 
 
 def test_ask_jump_to_a_later_step() -> None:

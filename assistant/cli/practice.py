@@ -104,11 +104,13 @@ def snapshots(history: History | None, exercise: Exercise, file: Path | None,
     def observe(session: Session, event: LogEvent) -> None:
         if not isinstance(event, PhaseChanged) or event.phase in ("closing", "done"):
             return
+        point = session.snapshot()
+        if point is None:  # still asked whether to go on: the old point stays
+            return
         try:
             history.save_snapshot(Snapshot(
                 exercise=exercise.id, exercise_file=str(file.resolve()) if file else None,
-                lang=exercise.lang, names=session.names, started=started,
-                point=session.snapshot()))
+                lang=exercise.lang, names=session.names, started=started, point=point))
         except (OSError, sqlite3.Error) as err:  # a full disk must not stop the session
             if not failed:
                 print(f"samenspraak: cannot save where the session is: {err}",
@@ -132,8 +134,22 @@ def share_bars(session: Session, width: int = 30) -> list[str]:
     return lines
 
 
+def _nothing_kept(settings: Settings) -> bool:
+    """No history at ``settings.home`` yet: reading it must not create one."""
+    assert settings.home is not None, "history and forget always have a home"
+    history = History(settings.home)  # not opened: opening creates the folder
+    if history.path.is_file() or (history.recordings.is_dir()
+                                  and any(history.recordings.iterdir())):
+        return False
+    where = "" if settings.home.is_dir() else " (the folder does not exist)"
+    print(f"no sessions kept in {settings.home}{where}")
+    return True
+
+
 def cmd_history(settings: Settings) -> int:
     """List the sessions kept on this computer; with --picture, draw them."""
+    if _nothing_kept(settings):
+        return 0
     with opened(settings) as history:
         assert history is not None, "history always has a home"
         records = history.sessions(settings.names)
@@ -155,6 +171,8 @@ def cmd_history(settings: Settings) -> int:
 
 def cmd_forget(settings: Settings) -> int:
     """Delete the whole history (or one couple's) after a typed confirmation."""
+    if _nothing_kept(settings):
+        return 0
     with opened(settings) as history:
         assert history is not None, "forget always has a home"
         who = (f"{settings.couple[0]} and {settings.couple[1]}" if settings.couple

@@ -72,6 +72,8 @@ FLOOR_ENDS = frozenset({Intent.DONE, Intent.NEXT})
 """Commands that end somebody's floor."""
 ANSWERS = frozenset({Intent.YES, Intent.NO})
 """Commands that answer a ja/nee question."""
+READY = FLOOR_ENDS | {Intent.YES}
+"""Commands that end a wait for 'verder' after an instruction; 'ja' answers "Klaar?" too."""
 MOMENTS: dict[str, tuple[frozenset[Intent], bool]] = {
     "commands": (EVERYWHERE | FLOOR_ENDS, False),
     "yesno": (EVERYWHERE | ANSWERS, True),

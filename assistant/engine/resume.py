@@ -71,8 +71,14 @@ def snapshot(session: Session, step: int) -> ResumePoint:
 
 
 def go_back(session: Session, point: ResumePoint) -> Generator[Wait, Outcome, bool]:
-    """Ask whether to go on where they were (unless told not to ask); restore if so."""
+    """Ask whether to go on where they were (unless told not to ask); restore if so.
+
+    Until that is settled ``session.resume_point`` stays set: where the session is meanwhile
+    must not take the place of the point (a Ctrl-C at the question keeps it)."""
     s = session
+    if not 0 <= point.step < len(s.exercise.steps):  # the exercise file changed since
+        s.resume_point = None
+        return False
     if point.ask:
         question = s.texts.lines("resume_ask")
         s.ask_question()
@@ -80,8 +86,10 @@ def go_back(session: Session, point: ResumePoint) -> Generator[Wait, Outcome, bo
         outcome = yield Wait(WaitKind.ANSWER, ANSWERS, limit=s.timing.get("answer"),
                              question=tuple(question))
         if outcome.reason is not Reason.YES:
+            s.resume_point = None
             s.say(s.texts.lines("resume_fresh"))
             return False
+    s.resume_point = None
     stats = s.stats
     for name, seconds in point.speaking.items():
         if name in stats.speaking_seconds:

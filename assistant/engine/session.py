@@ -119,8 +119,9 @@ class Session:
         self.alarms = Alarms(self)
         self._offer = BreakOffer(self)
         self.practice = PracticeSteps(self, practice) if practice is not None else None
-        self.resume_point = resume
         """The read-back and the question about keeping agreements (None: no history)."""
+        self.resume_point = resume
+        """Where an earlier run stopped, until it is settled whether to go on there."""
         self._runner = StepRunner(self)
         self._out = Outbox()
         self._listen_sent: Listen | None = None
@@ -219,9 +220,9 @@ class Session:
         """What a screen shows now (read-only; :mod:`~assistant.engine.view`)."""
         return view_of(self, self._active, self._runner.index)
 
-    def snapshot(self) -> ResumePoint:
-        """Where the session is now, to go back to after a crash."""
-        return snapshot(self, self._runner.index)
+    def snapshot(self) -> ResumePoint | None:
+        """Where the session is now, for a resume (None: still asked whether to go back)."""
+        return None if self.resume_point is not None else snapshot(self, self._runner.index)
 
     # --- for the steps, the commands and the hold --------------------------------------------
 

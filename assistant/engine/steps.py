@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from assistant.engine.exercises import Answer, Exercise, Step
 from assistant.engine.messages import Chime
-from assistant.engine.phases import ANSWERS, FLOOR_ENDS, Phase
+from assistant.engine.phases import ANSWERS, FLOOR_ENDS, READY, Phase
 from assistant.engine.resume import go_back
 from assistant.engine.texts import Texts
 from assistant.engine.waits import Outcome, Reason, Wait, WaitKind
@@ -52,8 +52,7 @@ class StepRunner:
         steps = self._s.exercise.steps
         self.index = 0
         point = self._s.resume_point
-        if point is not None and 0 <= point.step < len(steps) \
-                and (yield from go_back(self._s, point)):
+        if point is not None and (yield from go_back(self._s, point)):
             self.index, self._interacted = point.step, True
         elif self._s.practice is not None:
             yield from self._s.practice.opening()
@@ -95,7 +94,7 @@ class StepRunner:
             s.tell(s.fmt(step.text))
             return None
         s.tell([*s.fmt(step.text), *s.texts.lines("go_on")])
-        yield Wait(WaitKind.QUIET, FLOOR_ENDS,
+        yield Wait(WaitKind.QUIET, READY,
                    limit=s.timing.get("wait", step.seconds, SAY_WAIT_SECONDS))
         return None
 
