@@ -131,6 +131,7 @@ class PromptPlayer:
         self._report = report
         self._worker = OwnerThread("samenspraak-prompts")
         self._generation = 0
+        self._output_gone = False
 
     def perform(self, effect: Effect) -> None:
         """Carry out a speech effect (others are ignored)."""
@@ -173,14 +174,17 @@ class PromptPlayer:
 
     def _play(self, effect: Say | PlayChime | PlayRecording, generation: int) -> None:
         try:
-            if generation != self._generation:
-                return  # cut while it was queued
+            if generation != self._generation or self._output_gone:
+                return  # cut while it was queued, or nobody reads any more
             if isinstance(effect, Say):
                 self.speaker.say(effect.text)
             elif isinstance(effect, PlayRecording):
                 self.speaker.play_file(effect.path, effect.text)
             else:
                 self.speaker.chime(effect.chime)
+        except BrokenPipeError:  # printed text piped into a reader that quit (`| head`): end
+            self._output_gone = True
+            self._report(Stop())
         except Exception:  # a failing speaker must never leave the session waiting
             _LOGGER.exception("playing a prompt failed")
         finally:

@@ -94,32 +94,45 @@ def open_recognizer(choice: str, lang: str, model: Path | None
                     ) -> tuple[Recognizer | None, list[str]]:
     """The recognizer ``choice`` asks for, and the notice keys to say about it.
 
-    Raises :class:`UsageError` when vosk is forced and its model is missing or broken.
+    A model folder given (``--model``, ``SAMENSPRAAK_MODEL``) is wanted: unless pocketsphinx or
+    none is chosen, it is loaded or the run stops. Raises :class:`UsageError` when vosk is
+    wanted and its model is missing or broken.
     """
     from assistant.asr import find_model, load_recognizer
 
     if choice == "none":
         return None, ["asr_keys_only"]
-    path = find_model(lang, model, {})
-    if choice == "vosk" and path is None:
-        raise UsageError(f"no vosk model for '{lang}': put one in models/{lang}/ "
-                         f"(scripts/get-model {lang}) or pass --model DIR")
-    if choice == "vosk" and path is not None and not path.exists():
-        raise UsageError(f"no vosk model at {path}: put one in models/{lang}/ "
-                         f"(scripts/get-model {lang}) or pass --model DIR")
-    if choice == "pocketsphinx":
-        path = None
+    if choice == "vosk" or (choice == "auto" and model is not None):
+        return _wanted_vosk(lang, find_model(lang, model, {})), []
+    path = None if choice == "pocketsphinx" else find_model(lang, None, {})
     forced = choice == "pocketsphinx"  # asked for: Dutch command dictionary too
-    recognizer, notices = load_recognizer(lang, path, allow_pocketsphinx=choice != "vosk",
+    recognizer, notices = load_recognizer(lang, path,
                                           dutch_pocketsphinx=True if forced else None)
-    if choice == "vosk" and recognizer is None:
-        raise UsageError(f"the vosk model for '{lang}' could not be loaded; "
-                         "see 'samenspraak check' and models/README.md")
     if recognizer is not None:  # a working fallback: no need to say a model is missing
         notices = [n for n in notices if not n.startswith("asr_no_model_")]
     elif f"asr_no_model_{lang}" in notices:  # that sentence already says to use the keys
         notices = [n for n in notices if n != "asr_keys_only"]
     return recognizer, notices
+
+
+def _wanted_vosk(lang: str, path: Path | None) -> Recognizer:
+    """The vosk model at ``path``, or a one-line :class:`UsageError` that says what to do."""
+    from assistant.asr import ModelCorrupt, ModelMissing, VoskRecognizer
+
+    where = f"put one in models/{lang}/ (scripts/get-model {lang}) or pass --model DIR"
+    if path is None:
+        raise UsageError(f"no vosk model for '{lang}': {where}")
+    if not path.exists():
+        raise UsageError(f"no vosk model at {path}: {where}")
+    try:
+        return VoskRecognizer(path, lang=lang)
+    except ModelMissing:
+        raise UsageError(f"no vosk model in {path}: {where}") from None
+    except ModelCorrupt as exc:
+        raise UsageError(str(exc)) from None
+    except ImportError:  # the package, not the model, is what is missing
+        raise UsageError("vosk is not installed: run scripts/setup (or pip install vosk)"
+                         ) from None
 
 
 class SafeRecognizer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -122,6 +123,18 @@ def test_simulate_with_a_duration_override(tmp_path: Path) -> None:
     (["run", "spiegelen", "--names", "Anna", "anna", "--input", "text"], "two different names"),
     (["run", "--input", "text"], "which exercise?"),
     (["run", "--file", "/nergens.toml", "--input", "text"], "no such file"),
+    (["run", "spiegelen", "--duration", "turn=0"], "seconds must be more than 0"),
+    (["run", "spiegelen", "--duration", "turn=inf"], "'inf' in 'turn=inf' is not a number"),
+    (["run", "spiegelen", "--duration", "turn=1e20"], "at most a day"),
+    (["timer", "--turn", "100000000000000000000"], "at most a day"),
+    (["timer", "--duration", "turn=60", "--input", "text"], "timer takes --turn TIME"),
+    (["run", "spiegelen", "--names", "Anna", "Ben", "Cees"],
+     "samenspraak run: unrecognized arguments: Cees; --names takes exactly two names"),
+    (["list", "extra"], "samenspraak list: unrecognized arguments: extra"),
+    (["run", "spiegelen", "--names", "Anna", "Ben", "--input", "text", "--events",
+      "{missing}/events.jsonl"], "the folder {missing} does not exist"),
+    (["run", "spiegelen", "--names", "Anna", "Ben", "--input", "text", "--events", "{dir}"],
+     "is a folder: give the event log a file name"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str],
@@ -131,7 +144,10 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str],
              "broken": '[[reply]\n', "negative": '[[reply]]\ntalk = -3\n'}
     for name, text in files.items():
         (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
-    args = [a.format(**{n: str(tmp_path / f"{n}.toml") for n in files}) for a in args]
+    paths = {n: str(tmp_path / f"{n}.toml") for n in files}
+    paths.update(missing=str(tmp_path / "missing"), dir=str(tmp_path))
+    args = [a.format(**paths) for a in args]
+    message = message.format(**paths)
     result = samenspraak(*args)
     assert result.returncode == 2
     assert message in result.stderr
@@ -166,6 +182,23 @@ def test_run_text_mode_end_of_input_stops_kindly() -> None:
     assert "Samenvatting" in result.stdout
 
 
+def test_text_output_into_a_reader_that_quits_ends_the_session_quietly(tmp_path: Path) -> None:
+    # like `samenspraak run ... --input text | head -2`: the input stays open, so only the
+    # closed output can end this session
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "spiegelen", "--input", "text", "--names",
+         "Anna", "Ben", "--home", str(tmp_path)], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    try:
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert process.stderr.read() == b""
+
+
 def test_help_describes_every_command() -> None:
     # the real entry point, once, as a user starts it
     result = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True,
@@ -181,16 +214,27 @@ def test_help_describes_every_command() -> None:
         assert option in simulate_help.stdout
 
 
+def test_every_option_of_every_command_is_explained() -> None:
+    from assistant.cli.settings import build_parser
+
+    (commands,) = (a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction))
+    unexplained = [f"{name} {action.dest}" for name, sub in commands.choices.items()
+                   for action in sub._actions
+                   if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert unexplained == []
+    assert "--duration" not in samenspraak("record", "--help").stdout  # nothing timed there
+
+
 def test_a_stuck_simulation_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     exercise = tmp_path / "one-turn.toml"
     exercise.write_text('id = "one-turn"\nlang = "nl"\ntitle = "Eén beurt"\n'
                         'description = "Een lange beurt."\nminutes = 5\n'
-                        '[[step]]\nkind = "turn"\ntext = "{speaker}, vertel."\nseconds = 60\n',
-                        encoding="utf-8")
+                        '[[step]]\nkind = "turn"\ntext = "{speaker}, vertel."\n'
+                        'seconds = 200000\n', encoding="utf-8")
     scenario = tmp_path / "forever.toml"
     scenario.write_text("[[reply]]\ntalk = 100000\n", encoding="utf-8")  # longer than a day
-    result = samenspraak("simulate", "--file", str(exercise), "--scenario", str(scenario),
-                         "--duration", "turn=200000")
+    result = samenspraak("simulate", "--file", str(exercise), "--scenario", str(scenario))
     assert result.returncode == 2
     assert result.stderr.startswith("samenspraak: the simulation got stuck: still running")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -170,7 +170,8 @@ def test_hear_takes_the_names_a_session_would(tmp_path: Path) -> None:
     result = samenspraak("hear", str(wav), "--lang", "en", "--names", "Anna", "anna")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "samenspraak: --names needs two different names, e.g. --names Anna Ben")
+        "samenspraak: two different names are needed, not 'Anna' and 'anna': "
+        "pass --names FIRST SECOND, e.g. --names Anna Ben")
 
 
 def test_hear_without_a_dutch_recognizer_says_what_to_install(tmp_path: Path) -> None:
@@ -187,8 +188,38 @@ def test_hear_without_a_dutch_recognizer_says_what_to_install(tmp_path: Path) ->
         result = samenspraak("hear", str(wav), "--lang", "nl", env=env)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [
-            "samenspraak: no speech recognizer for 'nl': install a vosk model "
-            "(see models/README.md)"], result.stderr
+            "samenspraak: no speech recognizer for 'nl': install a vosk model with "
+            "scripts/get-model nl (see models/README.md)"], result.stderr
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("{tmp}/nothing", "no vosk model at {tmp}/nothing: put one in models/en/ "
+                      "(scripts/get-model en) or pass --model DIR"),
+    ("{tmp}", "{tmp} is not a complete vosk model (am/final.mdl is missing; "),
+])
+def test_a_model_folder_given_is_used_or_the_run_stops(tmp_path: Path, model: str,
+                                                       message: str) -> None:
+    wav = tmp_path / "yes.wav"
+    write_stereo_44k(wav, synth("yes", "en-us"))
+    model, message = model.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    for command in (["hear", str(wav)], ["check"]):
+        result = samenspraak(*command, "--lang", "en", "--model", model)
+        assert result.returncode == 2, (command, result.stdout)
+        assert result.stderr.startswith("samenspraak: " + message), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # pocketsphinx chosen: the model folder is not for it, and is not looked at
+    result = samenspraak("hear", str(wav), "--lang", "en", "--model", model,
+                         "--recognizer", "pocketsphinx")
+    assert result.returncode == 0, result.stderr
+
+
+def test_hear_with_no_recognizer_chosen_says_it_hears_no_words(tmp_path: Path) -> None:
+    wav = tmp_path / "yes.wav"
+    write_stereo_44k(wav, synth("yes", "en-us"))
+    result = samenspraak("hear", str(wav), "--lang", "en", "--recognizer", "none")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "samenspraak: hear needs a recognizer; --recognizer none hears no words")
 
 
 @pytest.mark.audio

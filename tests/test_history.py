@@ -153,6 +153,20 @@ def test_forget_yes_leaves_nothing_behind(tmp_path: Path, files: dict) -> None:
     assert AGREEMENT.encode() not in (files["home"] / DB_NAME).read_bytes()
 
 
+def test_reading_an_empty_history_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "home"
+    for command in (["history"], ["forget", "--yes"]):
+        result = samenspraak(*command, "--home", str(missing))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == \
+            f"no sessions kept in {missing} (the folder does not exist)"
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()
+    result = samenspraak("history", "--home", str(tmp_path / "empty"))
+    assert result.stdout.strip() == f"no sessions kept in {tmp_path / 'empty'}"
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
 def test_forget_one_couple_only(tmp_path: Path, files: dict) -> None:
     first_session(tmp_path, files)
     simulate(files, scenario(tmp_path, talk(5)), "--home", str(files["home"]), "--names",

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from assistant.cli.settings import EXIT_USAGE, parse_settings
+from assistant.cli.settings import EXIT_USAGE, check_output_file, parse_settings
 from assistant.engine.errors import UsageError
 from assistant.engine.exercises import ExerciseError
 from assistant.engine.texts import TextsError
@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        check_output_file(settings.events, "the event log")
         return commands[settings.command](settings)
     except (UsageError, ExerciseError, ScenarioError, TextsError) as err:
         print(f"samenspraak: {err}", file=sys.stderr)

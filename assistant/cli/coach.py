@@ -74,6 +74,9 @@ def cmd_timer(settings: Settings) -> int:
     from assistant.live import run_text
 
     lang = settings.lang or "nl"
+    for name, _seconds in settings.durations:
+        if name in ("turn", "mirror"):  # the timer's own options say it, once
+            raise UsageError(f"timer takes --{name} TIME, not --duration {name}=SECONDS")
     texts = load_texts(lang)
     names = partner_names(settings, texts)
     exercise = timer_exercise(texts, settings.turn, settings.mirror, settings.rounds)

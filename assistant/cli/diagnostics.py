@@ -39,10 +39,14 @@ def cmd_hear(settings: Settings) -> int:
     except AudioFileError as err:
         print(f"samenspraak: {err}", file=sys.stderr)
         return EXIT_USAGE
+    if settings.recognizer == "none":
+        print("samenspraak: hear needs a recognizer; --recognizer none hears no words",
+              file=sys.stderr)
+        return EXIT_USAGE
     recognizer, _ = open_recognizer(settings.recognizer, texts.lang, settings.model)
     if recognizer is None:
-        print(f"samenspraak: no speech recognizer for '{texts.lang}': "
-              "install a vosk model (see models/README.md)", file=sys.stderr)
+        print(f"samenspraak: no speech recognizer for '{texts.lang}': install a vosk model "
+              f"with scripts/get-model {texts.lang} (see models/README.md)", file=sys.stderr)
         return EXIT_USAGE
     matcher = IntentMatcher(texts, partner_names(settings, texts))
     free = settings.expect == "free"
@@ -158,11 +162,14 @@ def _check_input(settings: Settings) -> bool:
 def _check_recognizer(settings: Settings) -> bool:
     """Say which recognizer runs, from which model, how long it took to load and its pace."""
     lang = settings.lang or "nl"
+    if settings.recognizer == "none":
+        return _verdict(True, "recognizer none, as asked: sessions hear voice activity, keys "
+                        "and timers, no words")
     started = time.perf_counter()
-    recognizer, notice_keys = open_recognizer(settings.recognizer, lang, settings.model)
+    recognizer, _ = open_recognizer(settings.recognizer, lang, settings.model)
     took = time.perf_counter() - started
     if recognizer is None:
-        return _verdict(False, f"no speech recognizer for '{lang}' ({', '.join(notice_keys)})",
+        return _verdict(False, f"no speech recognizer for '{lang}'",
                         f"install the model: scripts/get-model {lang} (see models/README.md); "
                         "sessions use keys and timers until then")
     model = getattr(recognizer, "model_path", None)

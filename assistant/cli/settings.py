@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ from assistant.history import default_home
 from assistant.voice import RECOGNIZERS, VoiceSettings
 
 EXIT_USAGE = 2
+MAX_SECONDS = 86400.0
+"""The longest duration the command line takes: a day."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,14 @@ def _duration(text: str) -> tuple[str, float]:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' in '{text}' is not a number") from None
-    if seconds < 0 or seconds != seconds or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"'{text}': seconds must be 0 or more")
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"'{value}' in '{text}' is not a number")
+    if seconds < 0 or (seconds == 0 and name not in Timing.MAY_BE_ZERO):
+        raise argparse.ArgumentTypeError(f"'{text}': seconds must be more than 0 (0 only for "
+                                         f"{', '.join(Timing.MAY_BE_ZERO)})")
+    if seconds > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"'{text}': at most a day ({MAX_SECONDS:g} seconds)")
     return name, seconds
 
 
@@ -121,6 +131,8 @@ def length(text: str) -> float:
     seconds = int(match[1] or 0) * 60 + float(match[2] or 0)
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"'{text}': a duration must be more than 0 seconds")
+    if seconds > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"'{text}': a duration is at most a day (1440m)")
     return seconds
 
 
@@ -130,6 +142,20 @@ def _rounds(text: str) -> int:
     return int(text)
 
 
+RECOGNIZER_HELP = ("auto (vosk when its model is installed, else pocketsphinx for English), or "
+                   "force one; none: voice activity, keys and timers")
+LANG_HELP = "nl (default) or en"
+NAMES_HELP = "the partners' names; FIRST speaks first (default: two stand-in names)"
+
+
+def _device_args(p: argparse.ArgumentParser) -> None:
+    """--mic and --speaker."""
+    p.add_argument("--mic", dest="input_device", metavar="DEVICE",
+                   help="microphone name or number (see 'samenspraak check')")
+    p.add_argument("--speaker", dest="output_device", metavar="DEVICE",
+                   help="loudspeaker name or number (see 'samenspraak check')")
+
+
 def _coach_parsers(sub: argparse._SubParsersAction) -> None:
     """timer, new and validate: the commands for coaches (:mod:`assistant.cli.coach`)."""
     p_timer = sub.add_parser(
@@ -137,15 +163,14 @@ def _coach_parsers(sub: argparse._SubParsersAction) -> None:
         description="Lead a conversation with a timer: each partner has the floor in turn, the "
                     "listener says back what they heard, then they swap — for the given rounds, "
                     "with chimes, warnings and short spoken cues.")
-    p_timer.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
-                         help="the partners' names; FIRST speaks first")
+    p_timer.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"), help=NAMES_HELP)
     p_timer.add_argument("--turn", type=length, default=120.0, metavar="TIME",
                          help="floor time per turn: seconds, 90s, 2m (default 2m)")
     p_timer.add_argument("--mirror", type=length, default=60.0, metavar="TIME",
                          help="time to say back what was heard (default 1m)")
     p_timer.add_argument("--rounds", type=_rounds, default=2, metavar="N",
                          help="how often each partner has the floor (default 2)")
-    p_timer.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_timer.add_argument("--lang", choices=LANGUAGES, default="nl", help=LANG_HELP)
     p_timer.add_argument("--quiet", action="store_true", help="chimes only, no spoken cues")
     p_timer.add_argument("--input", choices=("voice", "text"), default="voice",
                          help="voice (speaker and microphone) or text (keyboard and screen)")
@@ -153,12 +178,12 @@ def _coach_parsers(sub: argparse._SubParsersAction) -> None:
                          help="no live display; typed lines as in 'run --input text'")
     p_timer.add_argument("--duration", action="append", type=_duration, default=[],
                          metavar="NAME=SECONDS", help="override another duration, e.g. warn=15")
-    for flag, dest, metavar in (("--voice", "voice", None), ("--rate", "rate", None),
-                                ("--mic", "input_device", "DEVICE"),
-                                ("--speaker", "output_device", "DEVICE")):
-        p_timer.add_argument(flag, dest=dest, metavar=metavar,
-                             type=int if flag == "--rate" else None)
-    p_timer.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
+    p_timer.add_argument("--voice", help="speech voice id or name (default: one for the "
+                                         "language)")
+    p_timer.add_argument("--rate", type=int, help="speech rate in words per minute")
+    _device_args(p_timer)
+    p_timer.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                         help=RECOGNIZER_HELP)
     p_timer.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
     p_timer.add_argument("--events", type=Path, metavar="FILE", help="write the JSON event log")
     p_new = sub.add_parser(
@@ -166,12 +191,14 @@ def _coach_parsers(sub: argparse._SubParsersAction) -> None:
         description="Write NAME.toml in the current folder: a short, commented exercise with "
                     "one step of each common kind that runs as it is.")
     p_new.add_argument("name", metavar="NAME", help="file name without .toml, e.g. mijn-oefening")
-    p_new.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_new.add_argument("--lang", choices=LANGUAGES, default="nl",
+                       help="the language of the template: nl (default) or en")
     p_validate = sub.add_parser(
         "validate", help="check exercise files and report every problem",
         description="Check exercise files; every problem of every file is reported (file, "
                     "step, field, what to do). Exit code 2 when there is one, 0 when all fine.")
-    p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                            help="exercise files (.toml), e.g. one written by 'samenspraak new'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,19 +216,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="only this language (default: both)")
 
-    def exercise_args(p: argparse.ArgumentParser) -> None:
+    def exercise_args(p: argparse.ArgumentParser, timed: bool = True) -> None:
         p.add_argument("exercise", nargs="?", metavar="EXERCISE",
                        help="exercise id, e.g. spiegelen or mirroring (see 'samenspraak list')")
         p.add_argument("--file", type=Path, metavar="PATH",
-                       help="run your own exercise file instead of a built-in one")
+                       help="your own exercise file instead of a built-in one")
         p.add_argument("--lang", choices=LANGUAGES,
                        help="language (default: the exercise's own)")
-        p.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
-                       help="the partners' names; FIRST speaks first")
-        p.add_argument("--duration", action="append", type=_duration, default=[],
-                       metavar="NAME=SECONDS",
-                       help="override a duration, e.g. turn=90 or break=600; names: "
-                            + ", ".join(Timing.OVERRIDABLE) + " (repeatable)")
+        p.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"), help=NAMES_HELP)
+        if timed:
+            p.add_argument("--duration", action="append", type=_duration, default=[],
+                           metavar="NAME=SECONDS",
+                           help="override a duration, e.g. turn=90 or break=600; names: "
+                                + ", ".join(Timing.OVERRIDABLE) + " (repeatable; more than "
+                                "0 seconds, warn=0 for no warning; at most a day)")
 
     p_run = sub.add_parser(
         "run", help="run an exercise at the table",
@@ -219,12 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rate", type=int, help="speech rate in words per minute")
         p.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
         p.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
-                       help="auto (vosk when its model is installed, else pocketsphinx for "
-                            "English), or force one; none: voice activity, keys and timers")
-        p.add_argument("--mic", dest="input_device", metavar="DEVICE",
-                       help="microphone name or number (see 'samenspraak check')")
-        p.add_argument("--speaker", dest="output_device", metavar="DEVICE",
-                       help="loudspeaker name or number (see 'samenspraak check')")
+                       help=RECOGNIZER_HELP)
+        _device_args(p)
         p.add_argument("--no-display", dest="display", action="store_false",
                        help="voice input in a terminal: no live display and single keys")
 
@@ -248,12 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_check = sub.add_parser("check", help="check speaker, microphone and speech model",
                              description="List audio devices, play a chime, record three "
-                                         "seconds and report the level, load the model.")
-    p_check.add_argument("--lang", choices=LANGUAGES, default="nl")
+                                         "seconds and report the level, load the model; each "
+                                         "with a verdict. Exit code 0 when all is fine (a "
+                                         "[note] is advice), 1 when something failed.")
+    p_check.add_argument("--lang", choices=LANGUAGES, default="nl",
+                         help="whose speech model to load: " + LANG_HELP)
     p_check.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
-    p_check.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
-    p_check.add_argument("--mic", dest="input_device", metavar="DEVICE")
-    p_check.add_argument("--speaker", dest="output_device", metavar="DEVICE")
+    p_check.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                         help=RECOGNIZER_HELP)
+    _device_args(p_check)
 
     home_help = ("folder of the history (default: $SAMENSPRAAK_HOME, else "
                  "$XDG_DATA_HOME/samenspraak, else ~/.local/share/samenspraak)")
@@ -285,15 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "voice (Enter to start and to stop); a recorded sentence replaces the "
                     "synthesized one in every session. Sentences with names or numbers stay "
                     "synthesized, unless you record them for given --names.")
-    exercise_args(p_record)
+    exercise_args(p_record, timed=False)
     p_record.add_argument("--list", action="store_true", dest="list_only",
                           help="only show what is recorded and what is missing")
     p_record.add_argument("--all", action="store_true", dest="record_all",
                           help="go through every sentence, also those already recorded")
-    p_record.add_argument("--mic", dest="input_device", metavar="DEVICE",
-                          help="microphone name or number (see 'samenspraak check')")
-    p_record.add_argument("--speaker", dest="output_device", metavar="DEVICE",
-                          help="loudspeaker name or number (see 'samenspraak check')")
+    _device_args(p_record)
     p_record.add_argument("--home", type=Path, metavar="DIR", help=home_help)
 
     p_hear = sub.add_parser(
@@ -302,8 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "\"utterances\": [...]}, what a session that stays in that moment would "
                     "hear in the same audio (a fresh recognizer, as at a session's start); "
                     "intent is the first command it would act on.")
-    p_hear.add_argument("wav", type=Path, metavar="FILE.wav")
-    p_hear.add_argument("--lang", choices=LANGUAGES, default="nl")
+    p_hear.add_argument("wav", type=Path, metavar="FILE.wav",
+                        help="a WAV file, any rate, mono or stereo")
+    p_hear.add_argument("--lang", choices=LANGUAGES, default="nl",
+                        help="the language spoken: " + LANG_HELP)
     p_hear.add_argument("--expect", choices=("commands", "yesno", "paused", "free"),
                         default="commands",
                         help="the moment: commands = a speaking turn (default), yesno = a ja/nee "
@@ -313,14 +339,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the partners' names, heard as fillers as in a session (default: "
                              "a session's default names)")
     p_hear.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
-    p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
+    p_hear.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                        help=RECOGNIZER_HELP.split(";")[0])
     _coach_parsers(sub)
     return parser
 
 
 def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Settings:
     """Build the settings from the arguments and the environment."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named with the command it came with, and the likely cause
+        pair = next((o for o in ("--names", "--couple") if o in argv), None)
+        hint = (f"; {pair} takes exactly two names (a name with a space goes in quotes)"
+                if pair else "")
+        parser.exit(EXIT_USAGE, f"samenspraak {args.command}: unrecognized arguments: "
+                                f"{' '.join(extra)}{hint} (see 'samenspraak {args.command} "
+                                "--help')\n")
     get = vars(args).get
     cache = environ.get("SAMENSPRAAK_CACHE") or (
         Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "samenspraak")
@@ -350,8 +386,23 @@ def partner_names(settings: Settings, texts: Texts,
     """The couple's names: ``--names``, else ``fallback``, else the language's default names."""
     names = settings.names or fallback or tuple(texts.phrases["default_names"][:2])
     if not all(names) or names[0].casefold() == names[1].casefold():
-        raise UsageError("--names needs two different names, e.g. --names Anna Ben")
+        raise UsageError(f"two different names are needed, not {names[0]!r} and {names[1]!r}: "
+                         "pass --names FIRST SECOND, e.g. --names Anna Ben")
     return names  # type: ignore[return-value]
+
+
+def check_output_file(path: Path | None, what: str) -> None:
+    """``path`` (when given) can be written: checked before a session starts, not halfway."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: give {what} a file name, "
+                         f"e.g. {path / 'events.jsonl'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {what} to {path}: the folder {path.parent} does not "
+                         "exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise UsageError(f"cannot write {what} to {path}: permission denied")
 
 
 def voice_settings(settings: Settings, timing: Timing) -> VoiceSettings:

@@ -62,6 +62,8 @@ class Timing:
 
     OVERRIDABLE = ("turn", "mirror", "clarify", "more", "discuss", "reflect", "agree", "answer",
                    "silence", "nudge", "warn", "chunk", "break", "wait")
+    MAY_BE_ZERO = ("warn",)
+    """Overrides that may be 0: ``warn=0`` means no warning."""
 
     def get(self, name: str, from_file: float | None = None,
             default: float | None = None) -> float:
