@@ -348,8 +348,9 @@ def summary_lines(summary: Summary, texts: Texts) -> list[str]:
     lines = [texts.line("summary_title")]
     for name, seconds in summary.speaking_seconds.items():
         lines.append(texts.line("summary_speaking", name=name, duration=texts.duration(seconds)))
-    lines.append(texts.line("summary_mirrors", confirmed=summary.mirrors_confirmed,
-                            attempts=summary.mirror_attempts))
+    if summary.mirror_attempts:  # a session stopped before any mirror has nothing to count
+        lines.append(texts.line("summary_mirrors", confirmed=summary.mirrors_confirmed,
+                                attempts=summary.mirror_attempts))
     lines += [texts.line("summary_agreement", agreement=a) for a in summary.agreements]
     return lines
 

@@ -167,6 +167,9 @@ def test_run_text_mode_typed_lines_drive_the_session(tmp_path: Path) -> None:
     log = lines(events.read_text(encoding="utf-8"))
     assert stat.S_IMODE(events.stat().st_mode) == 0o600
     assert log[-1]["type"] == "summary"
+    counted = (f"Spiegelen: {log[-1]['mirrors_confirmed']} van de {log[-1]['mirror_attempts']} "
+               "keer bevestigd.")
+    assert log[-1]["mirror_attempts"] > 0 and counted in result.stdout.splitlines()
     heard = [(e["text"], e["intent"]) for e in log if e["type"] == "heard"]
     assert heard[:3] == [("", "done"), ("ja", "yes"), ("ja", "yes")]
     assert ("", "done") in heard  # an empty line ends a turn
@@ -180,6 +183,7 @@ def test_run_text_mode_end_of_input_stops_kindly() -> None:
     assert result.returncode == 0, result.stderr
     assert "» We stoppen nu." in result.stdout
     assert "Samenvatting" in result.stdout
+    assert "Spiegelen:" not in result.stdout  # no mirror was tried: nothing to count
 
 
 def test_text_output_into_a_reader_that_quits_ends_the_session_quietly(tmp_path: Path) -> None:

@@ -593,3 +593,9 @@ def test_the_moments_hear_listens_in_are_what_the_waits_allow(moment: str, wait:
     allowed, short = MOMENTS[moment]
     assert allowed == wait.allowed()
     assert short == (wait.kind is WaitKind.ANSWER)
+
+
+def test_a_title_that_is_a_question_is_not_followed_by_a_full_stop() -> None:
+    r = run(exercise(TURN_MIRROR, title="Ben je er voor mij?"), [say("klaar")])
+    assert "Vandaag doen we: Ben je er voor mij?" in r.said()
+    assert not any(line.endswith("?.") for line in r.said())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from importlib import resources
 from assistant.engine.messages import Intent
 
 LANGUAGES = ("nl", "en")
+_DOUBLE_STOP = re.compile(r"([?!])\.(?=\s|$)")
+"""A question or exclamation mark followed by a full stop."""
 
 
 class TextsError(Exception):
@@ -44,7 +47,9 @@ class Texts:
             template = self.phrases[key]
         except KeyError:
             raise TextsError(f"lang/{self.lang}.toml: no text '{key}' in [texts]") from None
-        return [line.format(**values) for line in template]
+        # a value that ends a sentence itself ("Ben je er voor mij?") takes the template's full
+        # stop: "Vandaag doen we: Ben je er voor mij?", not "...mij?."
+        return [_DOUBLE_STOP.sub(r"\1", line.format(**values)) for line in template]
 
     def line(self, key: str, **values: object) -> str:
         """The sentences under ``key`` joined into one line."""
