@@ -155,6 +155,16 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str],
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [["history", "--couple", "A", "B"],
+                                  ["run", "spiegelen", "--names", "Anna", "Ben", "--bogus"],
+                                  ["forget", "--names", "A", "B"]])
+def test_the_two_names_hint_only_where_a_third_name_is_the_cause(args: list[str]) -> None:
+    result = samenspraak(*args)
+    assert result.returncode == 2
+    assert f"samenspraak {args[0]}: unrecognized arguments: " in result.stderr
+    assert "takes exactly two names" not in result.stderr
+
+
 def test_run_text_mode_typed_lines_drive_the_session(tmp_path: Path) -> None:
     typed = "\n".join(["", "ja", "ja", "", "ja", "", "klaar", "", "ja", "", "", "nee", "", "",
                        "klaar", "elke avond praten", "klaar"]) + "\n"

@@ -198,15 +198,23 @@ def test_hear_without_a_dutch_recognizer_says_what_to_install(tmp_path: Path) ->
     ("{tmp}", "{tmp} is not a complete vosk model (am/final.mdl is missing; "),
 ])
 def test_a_model_folder_given_is_used_or_the_run_stops(tmp_path: Path, model: str,
-                                                       message: str) -> None:
+                                                       message: str, capsys) -> None:
     wav = tmp_path / "yes.wav"
     write_stereo_44k(wav, synth("yes", "en-us"))
     model, message = model.format(tmp=tmp_path), message.format(tmp=tmp_path)
-    for command in (["hear", str(wav)], ["check"]):
-        result = samenspraak(*command, "--lang", "en", "--model", model)
-        assert result.returncode == 2, (command, result.stdout)
+    without = {k: v for k, v in os.environ.items() if k != "SAMENSPRAAK_MODEL"}
+    for args, env in ((["--model", model], without), ([], {**without, "SAMENSPRAAK_MODEL": model})):
+        result = samenspraak("hear", str(wav), "--lang", "en", *args, env=env)
+        assert result.returncode == 2, (args, result.stdout)
         assert result.stderr.startswith("samenspraak: " + message), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # check gives it a verdict of its own and goes on (no devices needed for this part)
+    from assistant.cli.diagnostics import _check_recognizer
+    from assistant.cli.settings import parse_settings
+
+    settings = parse_settings(["check", "--lang", "en", "--model", model], without)
+    assert _check_recognizer(settings) is False
+    assert capsys.readouterr().out.startswith("[FAIL] " + message)
     # pocketsphinx chosen: the model folder is not for it, and is not looked at
     result = samenspraak("hear", str(wav), "--lang", "en", "--model", model,
                          "--recognizer", "pocketsphinx")

@@ -308,11 +308,14 @@ def test_repeat_during_a_pause_says_how_to_go_on_and_after_it_the_turn_again() -
 
 def test_repeat_during_a_break_says_when_to_come_back() -> None:
     r = run(exercise(TURN_MIRROR), [say("time-out"), say("herhaal"), say("verder"),
-                                    say("ja"), say("ja"), say("klaar")])
-    (repeat_at,) = (e["t"] for e in r.of("heard") if e["text"] == "herhaal")
-    repeated = [e["text"] for e in r.of("say") if e["t"] == repeat_at]
-    assert len(repeated) == 1 and repeated[0].startswith("Kom om "), repeated
+                                    say("ja"), say("ja"), say("herhaal"), say("klaar")])
+    in_break, after = (e["t"] for e in r.of("heard") if e["text"] == "herhaal")
+    repeated = [e["text"] for e in r.of("say") if e["t"] == in_break]
+    back_at = load_texts("nl").lines("break_return", time="00:00")[0].split("00:00")[0]
+    assert len(repeated) == 1 and repeated[0].startswith(back_at), repeated
     assert r.phases().count("speaking") == 2  # back in the turn after the calm questions
+    # once back, after the calm questions, 'herhaal' says the turn's instruction again
+    assert [e["text"] for e in r.of("say") if e["t"] == after][0] == "Anna, vertel."
 
 
 def test_a_question_asked_again_says_each_sentence_once() -> None:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from assistant.cli.settings import EXIT_USAGE, Settings, partner_names
+from assistant.engine.errors import UsageError
 from assistant.engine.intents import IntentMatcher
 from assistant.engine.messages import Heard, Intent, Listen
 from assistant.engine.phases import MOMENTS
@@ -166,7 +167,10 @@ def _check_recognizer(settings: Settings) -> bool:
         return _verdict(True, "recognizer none, as asked: sessions hear voice activity, keys "
                         "and timers, no words")
     started = time.perf_counter()
-    recognizer, _ = open_recognizer(settings.recognizer, lang, settings.model)
+    try:
+        recognizer, _ = open_recognizer(settings.recognizer, lang, settings.model)
+    except UsageError as err:  # the model asked for is missing or broken: a verdict, go on
+        return _verdict(False, str(err), "sessions stop with this message until it is mended")
     took = time.perf_counter() - started
     if recognizer is None:
         return _verdict(False, f"no speech recognizer for '{lang}'",

@@ -351,7 +351,9 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named with the command it came with, and the likely cause
-        pair = next((o for o in ("--names", "--couple") if o in argv), None)
+        pair = next((o for o in ("--names", "--couple") if o in argv
+                     and argv[argv.index(o) + 3:argv.index(o) + 4] == extra[:1]
+                     and not extra[0].startswith("-")), None)
         hint = (f"; {pair} takes exactly two names (a name with a space goes in quotes)"
                 if pair else "")
         parser.exit(EXIT_USAGE, f"samenspraak {args.command}: unrecognized arguments: "
