@@ -20,7 +20,8 @@ HATCHES = ("", "//")
 
 
 def draw_history(records: list[SessionRecord], path: Path, texts: Texts) -> None:
-    """Draw ``records`` (oldest first) into the PNG file ``path``, readable by its owner only."""
+    """Draw ``records`` (oldest first) into ``path``, readable by its owner only: PNG, or the
+    format its suffix names (.svg, .pdf, .jpg, ...); ValueError for a format there is none of."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,6 +29,11 @@ def draw_history(records: list[SessionRecord], path: Path, texts: Texts) -> None
 
     names = records[-1].names
     fig, (shares, turns) = plt.subplots(2, 1, figsize=(9, 7), constrained_layout=True)
+    kind = path.suffix.lstrip(".").lower() or "png"
+    if kind not in fig.canvas.get_supported_filetypes():
+        plt.close(fig)
+        raise ValueError(f"cannot draw a .{kind} picture; use a file name ending in .png, "
+                         ".svg or .pdf")
     labels = [f"{r.started:%d-%m}\n{r.exercise}" for r in records]
     bottom = [0.0] * len(records)
     for index, name in enumerate(names):
@@ -50,7 +56,7 @@ def draw_history(records: list[SessionRecord], path: Path, texts: Texts) -> None
     turns.set_xlim(0, max(last.seconds / 60, 0.1))
     turns.set_xlabel(texts.line("history_turns_axis"))
     turns.set_title(f"{texts.line('history_turns_title')} ({last.started:%d-%m %H:%M})")
-    fd, tmp = tempfile.mkstemp(prefix=".picture-", suffix=".png", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=".picture-", suffix=f".{kind}", dir=path.parent or ".")
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=100)

@@ -142,6 +142,22 @@ def test_files_are_owner_only_and_the_picture_shows_both(tmp_path: Path, files: 
         assert ((abs(pixels - rgb) < 0.02).all(axis=1)).sum() > 500, colour
 
 
+def test_the_picture_takes_the_format_its_name_says(tmp_path: Path, files: dict) -> None:
+    first_session(tmp_path, files)
+    svg = tmp_path / "share.svg"
+    result = samenspraak("history", "--home", str(files["home"]), "--picture", str(svg))
+    assert result.returncode == 0, result.stderr
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    result = samenspraak("history", "--home", str(files["home"]), "--picture",
+                         str(tmp_path / "share.doc"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"samenspraak: cannot write {tmp_path / 'share.doc'}: "
+                                     "cannot draw a .doc picture; use a file name ending in "
+                                     ".png, .svg or .pdf")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("share", ".pic"))) \
+        == ["share.svg"]
+
+
 def test_forget_yes_leaves_nothing_behind(tmp_path: Path, files: dict) -> None:
     first_session(tmp_path, files)
     (files["home"] / "recordings" / "x.wav").write_bytes(b"RIFF")

@@ -163,7 +163,7 @@ def cmd_history(settings: Settings) -> int:
 
         try:
             draw_history(records, settings.picture, load_texts(records[-1].lang))
-        except OSError as err:
+        except (OSError, ValueError) as err:  # no such folder, or a format there is none of
             raise UsageError(f"cannot write {settings.picture}: {err}") from None
         print(f"picture written to {settings.picture}")
     return 0

@@ -294,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the sessions kept on this computer: date, exercise, length, "
                     "speaking share per partner, agreement.")
     p_history.add_argument("--picture", type=Path, metavar="FILE.png",
-                           help="also draw the speaking share per session and who spoke when")
+                           help="also draw the speaking share per session and who spoke when "
+                                "(PNG; .svg or .pdf as the file name says)")
     p_history.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
                            help="only this couple")
     p_history.add_argument("--home", type=Path, metavar="DIR", help=home_help)
