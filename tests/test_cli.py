@@ -123,6 +123,8 @@ def test_simulate_with_a_duration_override(tmp_path: Path) -> None:
     (["run", "spiegelen", "--names", "Anna", "anna", "--input", "text"], "two different names"),
     (["run", "--input", "text"], "which exercise?"),
     (["run", "--file", "/nergens.toml", "--input", "text"], "no such file"),
+    (["run", "spiegelen", "--lang", "en", "--input", "text"],
+     "'spiegelen' is an exercise in 'nl', not 'en'; leave out --lang, or choose one in 'en': "),
     (["run", "spiegelen", "--duration", "turn=0"], "seconds must be more than 0"),
     (["run", "spiegelen", "--duration", "turn=inf"], "'inf' in 'turn=inf' is not a number"),
     (["run", "spiegelen", "--duration", "turn=1e20"], "at most a day"),

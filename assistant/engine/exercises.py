@@ -414,6 +414,10 @@ def find_exercise(exercise_id: str, lang: str | None) -> Exercise:
             return exercise
     known = ", ".join(builtin_ids(lang or "nl"))
     in_lang = f" in '{lang}'" if lang else ""
+    other = next((c for c in LANGUAGES if c != lang and exercise_id in builtin_ids(c)), None)
+    if lang and other:  # e.g. spiegelen with --lang en: the id is of the other language
+        raise ExerciseError(f"'{exercise_id}' is an exercise in '{other}', not '{lang}'; "
+                            f"leave out --lang, or choose one in '{lang}': {known}")
     raise ExerciseError(f"unknown exercise '{exercise_id}'{in_lang}; "
                         f"choose one of: {known} (see 'samenspraak list')")
 
