@@ -158,33 +158,34 @@ def problems_of(tmp_path: Path, body: str) -> list[str]:
     return [problem.removeprefix(f"{path}: ") for problem in caught.value.problems]
 
 
-def test_a_problem_in_every_step_and_a_bad_jump_are_all_reported(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, '[[step]]\nkind = "say"\ntext = "Hoi {foo}."\n\n'
-                                     '[[step]]\nkind = "ask"\ntext = "Ja?"\n'
-                                     'no = { then = "nowhere" }\n\n'
-                                     '[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = -1\n')
-    assert problems == [
-        "step 1 (say): field 'text': unknown placeholder {foo} (allowed: {listener}, {speaker})",
-        "step 3 (turn): field 'seconds': must not be negative, got -1",
-        "step 2 (ask): field 'no': then = 'nowhere' must be 'continue', 'end' or the id of a "
-        "later step",
-    ]
+UNKNOWN = "unknown placeholder {{{}}} (allowed: {{listener}}, {{speaker}})"
+NOWHERE = "then = 'nowhere' must be 'continue', 'end' or the id of a later step"
 
 
-def test_one_text_reports_every_placeholder_problem(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, '[[step]]\nkind = "say"\ntext = "Hoi {speaker en {foo}."\n'
-                                     '\n[[step]]\nkind = "say"\ntext = ["{bar} {baz}", "{bar}"]\n'
-                                     '\n[[step]]\nkind = "ask"\ntext = "Ja?"\n'
-                                     'no = { say = "Jammer {bar}.", then = "nowhere" }\n')
-    assert problems == [
-        "step 1 (say): field 'text': has a broken {placeholder}: unexpected '{' in field name",
-        "step 1 (say): field 'text': unknown placeholder {foo} (allowed: {listener}, {speaker})",
-        "step 2 (say): field 'text': unknown placeholder {bar} (allowed: {listener}, {speaker})",
-        "step 2 (say): field 'text': unknown placeholder {baz} (allowed: {listener}, {speaker})",
-        "step 3 (ask): field 'no': unknown placeholder {bar} (allowed: {listener}, {speaker})",
-        "step 3 (ask): field 'no': then = 'nowhere' must be 'continue', 'end' or the id of a "
-        "later step",
-    ]
+@pytest.mark.parametrize(("body", "expected"), [
+    pytest.param('[[step]]\nkind = "say"\ntext = "Hoi {foo}."\n\n'
+                 '[[step]]\nkind = "ask"\ntext = "Ja?"\nno = { then = "nowhere" }\n\n'
+                 '[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = -1\n',
+                 ["step 1 (say): field 'text': " + UNKNOWN.format("foo"),
+                  "step 3 (turn): field 'seconds': must not be negative, got -1",
+                  "step 2 (ask): field 'no': " + NOWHERE],
+                 id="a problem in every step and a bad jump"),
+    pytest.param('[[step]]\nkind = "say"\ntext = "Hoi {speaker en {foo}."\n\n'
+                 '[[step]]\nkind = "say"\ntext = ["{bar} {baz}", "{bar}"]\n\n'
+                 '[[step]]\nkind = "ask"\ntext = "Ja?"\n'
+                 'no = { say = "Jammer {bar}.", then = "nowhere" }\n',
+                 ["step 1 (say): field 'text': has a broken {placeholder}: unexpected '{' in "
+                  "field name",
+                  "step 1 (say): field 'text': " + UNKNOWN.format("foo"),
+                  "step 2 (say): field 'text': " + UNKNOWN.format("bar"),
+                  "step 2 (say): field 'text': " + UNKNOWN.format("baz"),
+                  "step 3 (ask): field 'no': " + UNKNOWN.format("bar"),
+                  "step 3 (ask): field 'no': " + NOWHERE],
+                 id="every placeholder problem of a text"),
+])
+def test_every_problem_is_reported_at_once(tmp_path: Path, body: str,
+                                           expected: list[str]) -> None:
+    assert problems_of(tmp_path, body) == expected
 
 
 def test_a_jump_to_a_step_with_problems_is_no_problem_of_its_own(tmp_path: Path) -> None:
