@@ -96,6 +96,20 @@ def test_the_next_session_opens_with_last_times_agreement(tmp_path: Path, files:
     assert AGREEMENT in rows[0]
 
 
+def test_the_listing_keeps_its_columns_with_long_names() -> None:
+    from assistant.history import iter_lines
+
+    def record(names: tuple[str, str], exercise: str) -> SessionRecord:
+        return SessionRecord(started=dt.datetime(2026, 11, 29, 20, 0), exercise=exercise,
+                             lang="nl", names=names, ended="finished", seconds=600,
+                             speaking={names[0]: 100, names[1]: 300}, agreements=("wandelen",))
+
+    rows = list(iter_lines([record(("Anna", "Ben"), "spiegelen"),
+                            record(("Maria-Magdalena", "Bartholomeus"), "mijn-eigen-oefening")]))
+    starts = [[row.index(part) for part in ("min", "finished", "wandelen")] for row in rows]
+    assert starts[0] == starts[1], rows
+
+
 def test_without_home_a_simulation_touches_no_file(tmp_path: Path, files: dict) -> None:
     home = Path(os.environ["SAMENSPRAAK_HOME"])
     before = sorted(home.rglob("*"))
