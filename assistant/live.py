@@ -343,10 +343,11 @@ class LineReader:
         return KeyCommand(intent) if intent else None
 
 
-def summary_lines(summary: Summary, texts: Texts) -> list[str]:
-    """The summary as plain sentences, for the screen."""
+def summary_lines(summary: Summary, texts: Texts, heard: bool = True) -> list[str]:
+    """The summary as plain sentences, for the screen; speaking times only where speech was
+    ``heard`` (typed lines have no length in seconds)."""
     lines = [texts.line("summary_title")]
-    for name, seconds in summary.speaking_seconds.items():
+    for name, seconds in summary.speaking_seconds.items() if heard else ():
         lines.append(texts.line("summary_speaking", name=name, duration=texts.duration(seconds)))
     if summary.mirror_attempts:  # a session stopped before any mirror has nothing to count
         lines.append(texts.line("summary_mirrors", confirmed=summary.mirrors_confirmed,

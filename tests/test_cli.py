@@ -182,6 +182,7 @@ def test_run_text_mode_typed_lines_drive_the_session(tmp_path: Path) -> None:
     counted = (f"Spiegelen: {log[-1]['mirrors_confirmed']} van de {log[-1]['mirror_attempts']} "
                "keer bevestigd.")
     assert log[-1]["mirror_attempts"] > 0 and counted in result.stdout.splitlines()
+    assert "Anna sprak" not in result.stdout  # typed lines have no speaking time to report
     heard = [(e["text"], e["intent"]) for e in log if e["type"] == "heard"]
     assert heard[:3] == [("", "done"), ("ja", "yes"), ("ja", "yes")]
     assert ("", "done") in heard  # an empty line ends a turn

@@ -117,8 +117,9 @@ def _live(settings: Settings, exercise: Exercise, file: Path | None, names: tupl
                                timing_for(settings, silence_ends_turns=False), settings.events,
                                practice=practice, resume=resume, observe=observe)
         keep(history, session, started, t0, recorder)
-    print("\n".join(summary_lines(session.summary(), texts)))
-    if sys.stdout.isatty():
+    heard = settings.input == "voice"
+    print("\n".join(summary_lines(session.summary(), texts, heard)))
+    if heard and sys.stdout.isatty():
         print("\n".join(share_bars(session)))
     return 0
 
