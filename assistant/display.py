@@ -85,17 +85,23 @@ class KeyReader:
         import tty
 
         self._saved = termios.tcgetattr(self._fd)
-        tty.setcbreak(self._fd)
-        self._thread.start()
+        try:
+            tty.setcbreak(self._fd)
+            self._thread.start()
+        except BaseException:  # a Ctrl-C right here: the terminal must get its echo back
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         import termios
 
-        self._stop.set()
-        self._thread.join(timeout=1.0)
-        if self._saved is not None:
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        try:
+            self._stop.set()
+            self._thread.join(timeout=1.0)
+        finally:  # even when a second Ctrl-C cuts the wait short
+            if self._saved is not None:
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
 
     def _run(self) -> None:
         while not self._stop.is_set():

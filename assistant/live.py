@@ -107,7 +107,10 @@ def run_live(session: Session, inputs: LiveInputs, player: PromptPlayer,
         except KeyboardInterrupt:
             player.cut()
             perform_all(session.handle(Stop()), perform)
-        player.drain()
+        try:
+            player.drain()
+        except KeyboardInterrupt:  # Ctrl-C while the goodbye plays: stop it, keep the session
+            player.cut()
     finally:
         player.close()
     return session.summary()
@@ -136,7 +139,7 @@ class PromptPlayer:
     def perform(self, effect: Effect) -> None:
         """Carry out a speech effect (others are ignored)."""
         if isinstance(effect, Say | PlayChime | PlayRecording):
-            if isinstance(effect, Say):
+            if isinstance(effect, Say) and not effect.private:
                 self.speaker.prepare([effect.text])  # rendered while what is before it plays
             generation = self._generation
             self._submit(lambda: self._play(effect, generation))
@@ -177,7 +180,7 @@ class PromptPlayer:
             if generation != self._generation or self._output_gone:
                 return  # cut while it was queued, or nobody reads any more
             if isinstance(effect, Say):
-                self.speaker.say(effect.text)
+                self.speaker.say(effect.text, keep=not effect.private)
             elif isinstance(effect, PlayRecording):
                 self.speaker.play_file(effect.path, effect.text)
             else:
@@ -207,14 +210,24 @@ class EventLog:
         return cls(os.fdopen(fd, "w", encoding="utf-8"), clock)
 
     def __call__(self, event: LogEvent) -> None:
-        """Write one event with its time since the start."""
+        """Write one event with its time since the start; a write that fails (a full disk, a
+        stick pulled out) ends the log, never the session."""
+        if self._stream.closed:
+            return
         line = log_line(self._clock.now() - self._t0, event)
-        self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self._stream.flush()
+        try:
+            self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self._stream.flush()
+        except OSError as err:  # the disk, not the session: say so once and write no more
+            _LOGGER.error("the event log stops here, it cannot be written: %s", err)
+            self.close()
 
     def close(self) -> None:
-        """Close the file."""
-        self._stream.close()
+        """Close the file (what cannot be flushed any more is lost, the session is not)."""
+        try:
+            self._stream.close()
+        except OSError as err:  # closing flushes: the same full disk
+            _LOGGER.debug("closing the event log: %s", err)
 
 
 class TextSpeaker:
@@ -223,7 +236,7 @@ class TextSpeaker:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, keep: bool = True) -> None:
         """Print one sentence."""
         print(f"» {text}", file=self._out, flush=True)
 
@@ -254,7 +267,7 @@ class QuietSpeaker:
     def __init__(self, inner: Speaker) -> None:
         self._inner = inner
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, keep: bool = True) -> None:
         """Say nothing."""
 
     def chime(self, chime: Chime) -> None:

@@ -144,6 +144,7 @@ class Microphone:
         self._queue = queue.Queue(maxsize=blocks_kept)
         self._finished.clear()
         self._closing = False
+        stream = None
         try:
             stream = sd.RawInputStream(
                 device=index, samplerate=rate, channels=channels, dtype="int16",
@@ -151,6 +152,8 @@ class Microphone:
                 finished_callback=self._stream_finished)
             stream.start()
         except sd.PortAudioError as exc:  # busy, unplugged between query and open, ...
+            if stream is not None:  # opened but would not start: release it before a retry
+                stream.close(ignore_errors=True)
             raise NoInputDevice(
                 f"cannot open the microphone {info['name']!r}: {exc}; close other programs "
                 "using it, or choose another device"

@@ -26,8 +26,9 @@ class Speaker(Protocol):
     """Says prompts and plays chimes, one at a time; :class:`assistant.live.PromptPlayer`
     calls it on a thread of its own, so it may block for as long as it speaks."""
 
-    def say(self, text: str) -> None:
-        """Speak ``text``; return once it has been heard (or shown)."""
+    def say(self, text: str, keep: bool = True) -> None:
+        """Speak ``text``; return once it has been heard (or shown). ``keep`` False: the
+        couple's own words, which no cache may keep."""
 
     def chime(self, chime: Chime) -> None:
         """Play a short tone; return once it has been heard."""

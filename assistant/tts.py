@@ -481,12 +481,14 @@ class VoiceSpeaker:
 
     # --- Speaker protocol ---------------------------------------------------------------
 
-    def say(self, text: str) -> None:
-        """Speak ``text`` and return once it has been heard (or printed)."""
+    def say(self, text: str, keep: bool = True) -> None:
+        """Speak ``text`` and return once it has been heard (or printed); ``keep`` False: the
+        couple's own words, rendered for now and kept in no cache."""
         text = text.strip()
         if not text:
             return
-        pcm = None if self._output_failed else (self._recording(text) or self.pcm_for(text))
+        pcm = None if self._output_failed else (self._recording(text)
+                                                 or self.pcm_for(text, keep))
         self._deliver_notices()
         if pcm is not None and self._play(pcm):
             return
@@ -583,7 +585,7 @@ class VoiceSpeaker:
         """Wait until every prompt handed to :meth:`prepare` is rendered; False on timeout."""
         return self._prep_idle.wait(timeout)
 
-    def pcm_for(self, text: str) -> bytes | None:
+    def pcm_for(self, text: str, keep: bool = True) -> bytes | None:
         """The prompt as normalised PCM at :data:`SAMPLE_RATE`, from the cache or rendered now.
 
         None when no renderer works. Safe to call from several threads: a prompt being rendered
@@ -612,9 +614,9 @@ class VoiceSpeaker:
                     self._note(f"tts_fallback_{renderer.name}")
                 return pcm
             try:
-                pcm = self.cache.get(key)
+                pcm = self.cache.get(key) if keep else None
                 if pcm is None:
-                    pcm = self._render(renderer, text, rate, key)
+                    pcm = self._render(renderer, text, rate, key if keep else None)
             except RenderError as exc:
                 self._give_up(index, exc)
                 pending.set_exception(exc)
@@ -635,8 +637,8 @@ class VoiceSpeaker:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _render(self, renderer: Renderer, text: str, rate: int, key: str) -> bytes:
-        """Render, check, normalise and cache one prompt."""
+    def _render(self, renderer: Renderer, text: str, rate: int, key: str | None) -> bytes:
+        """Render, check, normalise and cache one prompt (``key`` None: cache nothing)."""
         scratch = self.cache.scratch_path()
         try:
             renderer.render(text, rate, scratch)
@@ -646,7 +648,8 @@ class VoiceSpeaker:
         finally:
             scratch.unlink(missing_ok=True)
         try:
-            self.cache.put(key, pcm)
+            if key is not None:
+                self.cache.put(key, pcm)
         except OSError as exc:  # a full or read-only disk costs speed, not speech
             _LOGGER.warning("cannot write the speech cache: %s", exc)
         return pcm

@@ -39,7 +39,7 @@ def prompts_of(exercise: Exercise, names: tuple[str, str] | None = None) -> list
     raw: list[str] = []
     for step in exercise.steps:
         raw += [*step.text, *(step.confirm or ()), *(step.clarify or ()), *step.yes.say,
-                *step.no.say]
+                *step.no.say, *(step.both.say if step.both else ())]
     raw += list(exercise.closing)
     out: list[str] = []
     for line in raw:

@@ -265,3 +265,20 @@ def test_the_example_scenarios_run_to_the_end(exercise_id: str) -> None:
     events = lines(result.stdout)
     assert events[-2]["reason"] == "finished"
     assert events[-1]["mirrors_confirmed"] == 2
+
+
+def test_a_logged_failure_is_one_line_unless_asked_for_more() -> None:
+    import logging
+
+    from assistant.cli import _Brief
+
+    try:
+        raise OSError("the disk is full")
+    except OSError:
+        record = logging.LogRecord("assistant.live", logging.ERROR, __file__, 1,
+                                   "playing a prompt failed", None, sys.exc_info())
+    brief = _Brief("%(levelname)s %(name)s: %(message)s", full=False).format(record)
+    assert brief == ("ERROR assistant.live: playing a prompt failed "
+                     "(OSError: the disk is full; -v shows where)")
+    full = _Brief("%(levelname)s %(name)s: %(message)s", full=True).format(record)
+    assert "Traceback (most recent call last)" in full

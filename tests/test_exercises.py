@@ -79,6 +79,19 @@ def write(tmp_path: Path, body: str, head: str = GOOD_HEAD) -> Path:
     return path
 
 
+def test_a_file_as_editors_save_it(tmp_path: Path) -> None:
+    body = '[[step]]\nkind = "say"\ntext = "Één café."\n'
+    path = write(tmp_path, body)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # a byte-order mark: fine
+    assert load_exercise_file(path).steps[0].text == ("Één café.",)
+    path.write_bytes((GOOD_HEAD + body).encode("latin-1"))  # not UTF-8: said plainly
+    with pytest.raises(ExerciseError, match=r"is not UTF-8 text .*; save it as UTF-8"):
+        load_exercise_file(path)
+    with pytest.raises(ExerciseError, match=r"field 'minutes': must be a number of minutes"):
+        load_exercise_file(write(tmp_path, body, GOOD_HEAD.replace("minutes = 5",
+                                                                   'minutes = "5"')))
+
+
 def test_a_coach_file_loads_through_the_same_loader(tmp_path: Path) -> None:
     ex = load_exercise_file(write(tmp_path, '[[step]]\nkind = "turn"\ntext = "Vertel."\n'
                                             'seconds = 90\nwarn_at = [20, 45]\n'))
@@ -95,6 +108,11 @@ BAD = [
      r"step 1 \(turn\): field 'seconds': must be a number of seconds, got 'lang'"),
     ('[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = true\n',
      r"field 'seconds': must be a number of seconds, got True"),
+    ('[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = 120\nchunk_seconds = 0\n',
+     r"step 1 \(turn\): field 'chunk_seconds': must be more than 0 seconds"),
+    ('[[step]]\nkind = "ask"\nto = "each"\ntext = "{name}, nu?"\n'
+     'no = { say = "Dank je {name}.", then = "end" }\n',
+     r"step 1 \(ask\): field 'no': unknown placeholder \{name\}"),
     ('[[step]]\nkind = "say"\ntext = "Hoi."\n\n[[step]]\nkind = "say"\ntext = "Hoi."\n'
      'kleur = "rood"\n',
      r"step 2 \(say\): unknown field 'kleur' \(allowed: id, kind, seconds, seeds, text, wait\)"),

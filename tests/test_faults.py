@@ -166,9 +166,9 @@ def run_voice_with(monkeypatch, tmp_path: Path, *, renderers=None, output=None,
                                print_fn=printed.append)
         original_say = speaker.say
 
-        def say_and_note(text: str) -> None:  # what reached the loudspeaker or the screen
+        def say_and_note(text: str, keep: bool = True) -> None:  # what reached the speaker
             said.append(text)
-            original_say(text)
+            original_say(text, keep)
         speaker.say = say_and_note  # type: ignore[method-assign]
         spoken_by.append(speaker)
         return speaker

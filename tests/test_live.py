@@ -38,7 +38,7 @@ class BlockingSpeaker:
         self.speaking = threading.Event()
         self._fail_on = fail_on
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, keep: bool = True) -> None:
         self.speaking.set()
         if text == self._fail_on:
             raise RuntimeError("the engine broke")
@@ -172,3 +172,57 @@ def test_text_mode_runs_in_process_on_typed_lines() -> None:
     assert "» Anna, vertel." in printed and "» Gaat het?" in printed
     assert printed[-1] == "» " + load_texts("nl").lines("goodbye")[-1]
     assert summary.speaking_seconds == {"Anna": 0.0, "Ben": 0.0}
+
+
+def test_an_event_log_that_cannot_be_written_ends_the_log_not_the_session(caplog) -> None:
+    from assistant.engine.messages import PhaseChanged
+    from assistant.live import EventLog
+
+    class FullDisk(io.StringIO):
+        writes = 0
+
+        def write(self, text: str) -> int:
+            FullDisk.writes += 1
+            raise OSError(28, "No space left on device")
+
+    log = EventLog(FullDisk(), VirtualClock())
+    for _ in range(3):
+        log(PhaseChanged("speaking"))
+    assert FullDisk.writes == 1  # tried once, then the log is closed
+    assert [r.getMessage() for r in caplog.records] == [
+        "the event log stops here, it cannot be written: [Errno 28] No space left on device"]
+
+
+def test_ctrl_c_while_the_goodbye_plays_keeps_the_session() -> None:
+    from assistant.engine.clock import RealClock
+    from assistant.engine.session import Session
+    from assistant.live import LiveInputs, run_live
+
+    class Player:
+        """Hears every prompt at once; the wait for the goodbye is cut by a Ctrl-C."""
+
+        def __init__(self, inputs: LiveInputs) -> None:
+            self.inputs, self.cuts, self.closed = inputs, 0, False
+
+        def perform(self, effect: object) -> None:
+            prompt = getattr(effect, "prompt", None)
+            if prompt is not None:
+                self.inputs.put(PromptPlayed(prompt))
+
+        def cut(self) -> None:
+            self.cuts += 1
+
+        def drain(self) -> bool:
+            raise KeyboardInterrupt
+
+        def close(self) -> None:
+            self.closed = True
+
+    clock = RealClock()
+    ex = exercise('[[step]]\nkind = "say"\ntext = "Hallo."\n')
+    session = Session(ex, ("Anna", "Ben"), load_texts("nl"), clock)
+    inputs = LiveInputs(clock)
+    player = Player(inputs)
+    summary = run_live(session, inputs, player)  # type: ignore[arg-type]
+    assert session.end_reason == "finished" and summary is not None
+    assert player.cuts == 1 and player.closed

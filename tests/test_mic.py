@@ -37,6 +37,8 @@ class FakeStream:
         self.finished = False
 
     def start(self):
+        if self.kwargs.get("start_error"):
+            raise FakePortAudioError(self.kwargs["start_error"])
         self.running = True
 
     def abort(self):
@@ -44,7 +46,7 @@ class FakeStream:
             self.running = False
             self._finish()
 
-    def close(self):
+    def close(self, ignore_errors=True):
         self.closed = True
 
     def deliver(self, pcm: bytes, status=None) -> None:
@@ -68,7 +70,8 @@ class FakeSoundDevice:
 
     PortAudioError = FakePortAudioError
 
-    def __init__(self, devices=None, default_input=0, supported=((16000, 1),), open_error=None):
+    def __init__(self, devices=None, default_input=0, supported=((16000, 1),), open_error=None,
+                 start_error=None):
         self.devices = devices if devices is not None else [
             {"name": "Kitchen mic", "max_input_channels": 1, "default_samplerate": 48000.0},
             {"name": "Speakers", "max_input_channels": 0, "default_samplerate": 48000.0},
@@ -76,6 +79,7 @@ class FakeSoundDevice:
         self.default = SimpleNamespace(device=[default_input, 1])
         self.supported = set(supported)
         self.open_error = open_error
+        self.start_error = start_error
         self.streams: list[FakeStream] = []
 
     def query_devices(self, device=None, kind=None):
@@ -102,7 +106,7 @@ class FakeSoundDevice:
     def RawInputStream(self, **kwargs):  # noqa: N802 - the name sounddevice gives it
         if self.open_error:
             raise FakePortAudioError(self.open_error)
-        stream = FakeStream(**kwargs)
+        stream = FakeStream(**kwargs, start_error=self.start_error)
         self.streams.append(stream)
         return stream
 
@@ -211,6 +215,14 @@ def test_a_device_that_cannot_be_opened_says_so():
     sd = FakeSoundDevice(open_error="Device unavailable")
     with pytest.raises(NoInputDevice, match="close other programs"):
         Microphone(backend=sd).open()
+
+
+def test_a_device_that_opens_but_will_not_start_is_released():
+    sd = FakeSoundDevice(start_error="Device busy")
+    for _ in range(3):  # the microphone loop tries again every few seconds
+        with pytest.raises(NoInputDevice, match="close other programs"):
+            Microphone(backend=sd).open()
+    assert len(sd.streams) == 3 and all(s.closed for s in sd.streams)
 
 
 def test_a_device_with_no_usable_format_says_so():

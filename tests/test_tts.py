@@ -324,6 +324,41 @@ def test_second_say_comes_from_the_cache(cache):
     assert again.calls == []
 
 
+def test_the_couples_own_words_are_spoken_and_kept_in_no_cache(cache):
+    espeak = Counting(EspeakRenderer("nl"))
+    output = FakeOutput()
+    spk, _, printed = speaker([espeak], cache, output)
+    agreement = "Elke avond tien minuten praten."
+    spk.say(agreement, keep=False)
+    spk.say(agreement, keep=False)
+    assert len(espeak.calls) == 2 and len(output.played) == 2 and printed == []
+    assert list(cache.directory.glob("*")) == []  # nothing of it on disk
+    spk.say(PROMPT)
+    assert len(list(cache.directory.glob("*"))) == 1  # the assistant's own sentence is kept
+
+
+def test_an_agreement_is_said_as_the_couples_own_words() -> None:
+    from simkit import exercise
+
+    from assistant.engine.clock import VirtualClock
+    from assistant.engine.messages import Heard, PromptPlayed, Say
+    from assistant.engine.session import Session
+    from assistant.engine.texts import load_texts
+
+    ex = exercise('[[step]]\nkind = "agree"\ntext = "Wat spreken jullie af?"\nseconds = 60\n')
+    session = Session(ex, ("Anna", "Ben"), load_texts("nl"), VirtualClock())
+    effects = list(session.start())
+    effects += [e for s in effects if isinstance(s, Say)
+                for e in session.handle(PromptPlayed(s.prompt))]
+    effects += session.handle(Heard("elke avond wandelen"))
+    effects += session.handle(Heard("klaar"))
+    said = [e for e in effects if isinstance(e, Say)]
+    private = [e.text for e in said if e.private]
+    assert len(private) == 2  # heard back at once, and again among the closing's agreements
+    assert all("elke avond wandelen" in text for text in private)
+    assert not any("elke avond wandelen" in e.text for e in said if not e.private)
+
+
 def test_prepare_renders_ahead_in_the_background(cache):
     espeak = Counting(EspeakRenderer("nl"))
     output = FakeOutput()

@@ -34,6 +34,13 @@ def test_the_sentences_a_coach_can_record() -> None:
                                                 "Ben, vertel."]
 
 
+def test_every_answer_of_a_question_can_be_recorded() -> None:
+    ex = exercise('[[step]]\nkind = "ask"\nto = "each"\nassign_speaker = true\n'
+                  'text = "Wie begint?"\nyes = { say = "Fijn." }\nno = { say = "Jammer." }\n'
+                  'both = { say = "Jullie willen allebei." }\n')
+    assert prompts_of(ex) == ["Wie begint?", "Fijn.", "Jammer.", "Jullie willen allebei."]
+
+
 def test_a_take_is_trimmed_and_kept_owner_only(tmp_path: Path) -> None:
     bank = VoiceBank(tmp_path, "nl")
     take = silence(1.0) + noise(1.2, amplitude=0.3) + silence(2.0)

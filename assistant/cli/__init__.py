@@ -23,6 +23,22 @@ from assistant.simulate import ScenarioError, SimulationStuck
 _LOGGER = logging.getLogger(__name__)
 
 
+class _Brief(logging.Formatter):
+    """Log lines without tracebacks (one line: what failed, and why), unless ``full`` (-v)."""
+
+    def __init__(self, fmt: str, full: bool) -> None:
+        super().__init__(fmt)
+        self._full = full
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The message, and the exception's own line instead of its traceback."""
+        if self._full or not record.exc_info:
+            return super().format(record)
+        error = record.exc_info[1]
+        brief = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return f"{super().format(brief)} ({type(error).__name__}: {error}; -v shows where)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``samenspraak`` command."""
     from assistant.cli import coach, diagnostics, practice, sessions, voicerecord
@@ -34,8 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "forget": practice.cmd_forget, "timer": coach.cmd_timer, "new": coach.cmd_new,
                 "validate": coach.cmd_validate, "record": voicerecord.cmd_record}
     settings = parse_settings(argv, dict(os.environ))
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Brief("%(levelname)s %(name)s: %(message)s", full=settings.verbose))
     logging.basicConfig(level=logging.INFO if settings.verbose else logging.ERROR,
-                        format="%(levelname)s %(name)s: %(message)s")
+                        handlers=[handler])
     try:
         check_output_file(settings.events, "the event log")
         return commands[settings.command](settings)

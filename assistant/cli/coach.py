@@ -96,7 +96,8 @@ def cmd_timer(settings: Settings) -> int:
             session = run_text(exercise, texts, names, clock,
                                timing_for(settings, silence_ends_turns=False), settings.events,
                                inputs=inputs, quiet=settings.quiet)
-    print("\n".join(timer_summary(session.summary().speaking_seconds, texts)))
+    if settings.input == "voice":  # typed lines have no speaking time to sum up
+        print("\n".join(timer_summary(session.summary().speaking_seconds, texts)))
     return 0
 
 

@@ -139,13 +139,15 @@ def _text(value: object) -> tuple[str, ...]:
                      f"got {_show(value)}")
 
 
-def _seconds(value: object) -> float:
+def _seconds(value: object, unit: str = "seconds") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"must be a number of seconds, got {_show(value)}")
+        raise ValueError(f"must be a number of {unit}, got {_show(value)}")
     if value < 0:
         raise ValueError(f"must not be negative, got {value}")
     if not math.isfinite(value):  # nan or inf: a timer that never fires, a duration unsaid
-        raise ValueError(f"must be a finite number of seconds, got {value}")
+        raise ValueError(f"must be a finite number of {unit}, got {value}")
+    if value == 0:  # a turn over before it starts, a silence that ends it at once
+        raise ValueError(f"must be more than 0 {unit}")
     return float(value)
 
 
@@ -233,7 +235,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 _TOP: dict[str, Callable[[object], object]] = {
     "id": _word, "lang": _choice(*LANGUAGES), "title": _word, "description": _word,
-    "minutes": _seconds, "seeds": lambda v: _text(v) if v else (), "closing": _text,
+    "minutes": lambda v: _seconds(v, "minutes"), "seeds": lambda v: _text(v) if v else (),
+    "closing": _text,
 }
 _TOP_REQUIRED = ("id", "lang", "title", "description", "minutes")
 _PLACEHOLDERS = {"speaker", "listener"}
@@ -295,7 +298,8 @@ def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> St
         if key in ("text", "confirm", "clarify"):
             wrong = _placeholder_problems(values[key], placeholders)  # type: ignore[arg-type]
         if key in ("yes", "no", "both"):
-            wrong = _placeholder_problems(values[key].say, placeholders)  # type: ignore[union-attr]
+            # an answer follows both partners' answers: whose {name} would it be?
+            wrong = _placeholder_problems(values[key].say, _PLACEHOLDERS)  # type: ignore[union-attr]
         problems += [f"{here}: field '{key}': {reason}" for reason in wrong]
     seconds, warn_at = values.get("seconds"), values.get("warn_at")
     if seconds is not None and warn_at and max(warn_at) >= seconds:  # type: ignore[arg-type]

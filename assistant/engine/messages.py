@@ -240,6 +240,8 @@ class Say:
     """The sentence."""
     prompt: int
     """Its number, unique within the session."""
+    private: bool = False
+    """It holds the couple's own words (an agreement): spoken now, never kept in a cache."""
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ class Outbox:
         """Queue an effect."""
         self._effects.append(effect)
 
-    def say(self, text: str) -> None:
-        """Log and say one sentence."""
+    def say(self, text: str, private: bool = False) -> None:
+        """Log and say one sentence (``private``: the couple's own words, see :class:`Say`)."""
         self._effects.append(Log(Said(text)))
-        self._effects.append(Say(text, self._next()))
+        self._effects.append(Say(text, self._next(), private))
 
     def chime(self, chime: Chime) -> None:
         """Play a chime after what is queued."""

@@ -54,7 +54,7 @@ class PracticeSteps:
         if p.recording:
             s.play_recording(p.recording, p.last_agreement)
         else:
-            s.say([p.last_agreement])
+            s.say([p.last_agreement], private=True)
         question = s.texts.lines("practice_how_did_it_go")
         s.tell(question)
         outcome = yield Wait(WaitKind.ANSWER, ANSWERS, limit=s.timing.get("answer"),

@@ -242,11 +242,12 @@ class Session:
         """Log an event."""
         self._out.add(Log(event))
 
-    def say(self, lines: Iterable[str], remember: bool = False) -> None:
-        """Say each line; with ``remember``, 'herhaal' says them again."""
+    def say(self, lines: Iterable[str], remember: bool = False, private: bool = False) -> None:
+        """Say each line; with ``remember``, 'herhaal' says them again; ``private``: they
+        hold the couple's own words (never cached)."""
         lines = list(lines)
         for line in lines:
-            self._out.say(line)
+            self._out.say(line, private)
         if remember:
             self._last_instruction = lines
 

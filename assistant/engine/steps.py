@@ -77,7 +77,8 @@ class StepRunner:
             s.say(s.fmt(s.exercise.closing) if s.exercise.closing else [])
             s.say(s.texts.lines("closing"))
         if s.stats.agreements:
-            s.say([s.texts.line("agreements_intro"), *s.stats.agreements])
+            s.say([s.texts.line("agreements_intro")])
+            s.say(s.stats.agreements, private=True)
         s.say(s.texts.lines("goodbye"))
 
     # --- narration ------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ class StepRunner:
             text = " ".join(outcome.texts).strip()
             if text:
                 agreements.append(text)
-                s.say(s.texts.lines("agreement_heard", agreement=text))
+                s.say(s.texts.lines("agreement_heard", agreement=text), private=True)
             elif outcome.talked > 0:
                 agreements.append(s.texts.line("agreement_placeholder",
                                                number=len(agreements) + 1))

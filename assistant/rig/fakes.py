@@ -155,7 +155,7 @@ class InstantSpeaker:
         self.said: list[str] = []
         """Everything said, in order."""
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, keep: bool = True) -> None:
         """Note the line."""
         self.said.append(text)
         self.last_call = time.monotonic()
