@@ -241,7 +241,11 @@ class MicLoop:
             if self._admits(chunk.captured_at):
                 self._listener.feed(chunk.pcm, chunk.captured_at)
                 for tap in self._taps:
-                    tap(chunk.pcm, chunk.captured_at)
+                    try:
+                        tap(chunk.pcm, chunk.captured_at)
+                    except Exception:  # a side listener must not take the microphone down
+                        _LOGGER.exception("%s failed; it hears no more", tap)
+                        self._taps = tuple(t for t in self._taps if t is not tap)
             else:
                 self._listener.flush()
         if mic is not None:

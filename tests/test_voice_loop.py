@@ -104,3 +104,30 @@ def test_raised_voices_on_the_microphone_are_reported_once() -> None:
     assert mic.finished.wait(10)
     loop.stop()
     assert raised == [1]
+
+
+def test_a_failing_tap_is_dropped_and_the_microphone_goes_on(caplog) -> None:
+    from test_loudness import room_and_talk
+
+    from assistant.audio import chunks
+
+    script = [(pcm, i * 0.02) for i, pcm in enumerate(chunks(room_and_talk(0.5)))]
+    total = len(script)
+    mic = FakeMic(script)
+    fed: list[float] = []
+    listener = Listener(VoiceActivity(VadSettings(), is_speech=lambda f: False), None,
+                        lambda item: None)
+    listener.feed = lambda pcm, at=None: fed.append(at)  # type: ignore[method-assign]
+    calls: list[float] = []
+
+    def broken(pcm: bytes, at: float) -> None:
+        calls.append(at)
+        raise RuntimeError("the recorder's disk is gone")
+
+    loop = MicLoop(lambda: mic, listener, lambda t: True, on_lost=lambda: None, taps=[broken])
+    loop.start()
+    assert mic.finished.wait(10)
+    loop.stop()
+    assert len(calls) == 1  # dropped after its first failure
+    assert len(fed) == total  # every chunk still reached the listener
+    assert any("it hears no more" in r.getMessage() for r in caplog.records)
