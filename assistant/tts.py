@@ -478,6 +478,7 @@ class VoiceSpeaker:
         self._prep_idle = threading.Event()
         self._prep_idle.set()
         self._closed = False
+        self._cuts = 0  # how often interrupt() was called: a cut during rendering is seen
 
     # --- Speaker protocol ---------------------------------------------------------------
 
@@ -487,9 +488,12 @@ class VoiceSpeaker:
         text = text.strip()
         if not text:
             return
+        cuts = self._cuts
         pcm = None if self._output_failed else (self._recording(text)
                                                  or self.pcm_for(text, keep))
         self._deliver_notices()
+        if self._cuts != cuts:  # cut while it was being rendered: it is not wanted any more
+            return
         if pcm is not None and self._play(pcm):
             return
         self._print(text)
@@ -540,7 +544,9 @@ class VoiceSpeaker:
             self._enqueue_prepare(self._prepared)
 
     def interrupt(self) -> None:
-        """Cut the prompt or chime that is playing now short (nothing without an output)."""
+        """Cut the prompt or chime that is playing now short (nothing without an output), or
+        the one being rendered before it plays."""
+        self._cuts += 1
         if self.output is not None:
             self.output.interrupt()
 

@@ -359,6 +359,24 @@ def test_an_agreement_is_said_as_the_couples_own_words() -> None:
     assert not any("elke avond wandelen" in e.text for e in said if not e.private)
 
 
+def test_a_prompt_cut_while_it_renders_is_not_played(cache):
+    output = FakeOutput()
+    cut_during: list[str] = []
+
+    class CutWhileRendering(Counting):
+        def render(self, text: str, rate: int, path: Path) -> None:
+            if text in cut_during:
+                spk.interrupt()  # "stop" heard while this sentence was being rendered
+            super().render(text, rate, path)
+
+    spk, _, printed = speaker([CutWhileRendering(EspeakRenderer("nl"))], cache, output)
+    cut_during.append("Jullie afspraak: elke avond wandelen.")
+    spk.say("Jullie afspraak: elke avond wandelen.", keep=False)
+    assert output.played == [] and printed == []
+    spk.say(PROMPT)  # the next prompt plays as usual
+    assert len(output.played) == 1
+
+
 def test_prepare_renders_ahead_in_the_background(cache):
     espeak = Counting(EspeakRenderer("nl"))
     output = FakeOutput()
