@@ -108,6 +108,9 @@ BAD = [
      r"step 1 \(turn\): field 'seconds': must be a number of seconds, got 'lang'"),
     ('[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = true\n',
      r"field 'seconds': must be a number of seconds, got True"),
+    ('[[step]]\nkind = "say"\ntext = "Hoi."\nclosing = ["Dag."]\n',
+     r"step 1 \(say\): field 'closing' belongs to the whole exercise: move it above the "
+     r"first \[\[step\]\]"),
     ('[[step]]\nkind = "turn"\ntext = "Vertel."\nseconds = 120\nchunk_seconds = 0\n',
      r"step 1 \(turn\): field 'chunk_seconds': must be more than 0 seconds"),
     ('[[step]]\nkind = "ask"\nto = "each"\ntext = "{name}, nu?"\n'

@@ -278,7 +278,10 @@ def _parse_step(raw: object, number: int, where: str, problems: list[str]) -> St
     here = f"{where}: step {number} ({kind})"
     checkers = {**_COMMON, **_FIELDS[kind]}
     for key in raw:
-        if key not in checkers:
+        if key in _TOP and key not in checkers:  # TOML puts it in the step above it
+            problems.append(f"{here}: field '{key}' belongs to the whole exercise: move it "
+                            "above the first [[step]]")
+        elif key not in checkers:
             problems.append(f"{here}: unknown field '{key}' "
                             f"(allowed: {', '.join(sorted(checkers))})")
     for key in _REQUIRED[kind]:
