@@ -483,18 +483,14 @@ class VoiceSpeaker:
     # --- Speaker protocol ---------------------------------------------------------------
 
     def say(self, text: str, keep: bool = True) -> None:
-        """Speak ``text`` and return once it has been heard (or printed); ``keep`` False: the
-        couple's own words, rendered for now and kept in no cache."""
+        """Speak ``text``, return once heard (or printed); ``keep`` False: cache none of it."""
         text = text.strip()
         if not text:
             return
         cuts = self._cuts
-        pcm = None if self._output_failed else (self._recording(text)
-                                                 or self.pcm_for(text, keep))
+        pcm = None if self._output_failed else self._recording(text) or self.pcm_for(text, keep)
         self._deliver_notices()
-        if self._cuts != cuts:  # cut while it was being rendered: it is not wanted any more
-            return
-        if pcm is not None and self._play(pcm):
+        if self._cuts != cuts or (pcm is not None and self._play(pcm)):  # cut meanwhile, or heard
             return
         self._print(text)
 
@@ -544,8 +540,7 @@ class VoiceSpeaker:
             self._enqueue_prepare(self._prepared)
 
     def interrupt(self) -> None:
-        """Cut the prompt or chime that is playing now short (nothing without an output), or
-        the one being rendered before it plays."""
+        """Cut the prompt or chime that plays now, or the one being rendered, short."""
         self._cuts += 1
         if self.output is not None:
             self.output.interrupt()
