@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from assistant.audio import SAMPLE_WIDTH, resample, spread_channels
 from assistant.audio import SPEECH_RATE as SAMPLE_RATE
 from assistant.devices import AudioUnavailable, load_sounddevice
-from assistant.worker import OwnerThread, WorkerClosed
+from assistant.worker import JobTimeout, OwnerThread, WorkerClosed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ _FALLBACK_FORMATS: tuple[tuple[int | None, int], ...] = (
 
 STALL_SECONDS = 5.0
 """A running stream whose callback has not run this long while a prompt waits counts as lost."""
+ANSWER_SECONDS = 15.0
+"""A device call (opening, closing a stream) that has not returned by then: no device."""
 OUTPUT_LATENCY = 0.1
 """Seconds of audio the device buffer holds, asked of PortAudio: what a prompt waits before it
 is heard, and how long the callback may wait for Python. 'low' (about 9 ms through ALSA's pulse
@@ -254,12 +256,14 @@ class AudioOutput:
     def __init__(self, device: str | int | None = None, *,
                  stream_factory: StreamFactory | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 stall_seconds: float = STALL_SECONDS) -> None:
+                 stall_seconds: float = STALL_SECONDS,
+                 answer_seconds: float = ANSWER_SECONDS) -> None:
         """Choose the device (name, part of a name, index, or None for the system default).
 
         ``stream_factory`` opens streams (a fake in tests); ``clock`` gives monotonic seconds
         (the callback reads it too); a stream whose callback stops for ``stall_seconds`` while
-        a prompt waits counts as lost.
+        a prompt waits counts as lost; a device call that hangs for ``answer_seconds`` means
+        no device (the prompts are then printed, and the session goes on).
         """
         if isinstance(device, str) and device.strip().isdigit():
             device = int(device)
@@ -276,6 +280,7 @@ class AudioOutput:
         self._factory = stream_factory or sounddevice_stream
         self._clock = clock
         self._stall = stall_seconds
+        self._answer = answer_seconds
         self._worker = OwnerThread("samenspraak-audio-out", on_exit=self._close_stream)
         self._lock = threading.Lock()  # serials, the waiting prompts, busy
         self._serial = 0
@@ -457,9 +462,12 @@ class AudioOutput:
         if self._closed:
             raise AudioOutputError("the audio output is closed")
         try:
-            self._worker.call(job)
+            self._worker.call(job, timeout=self._answer)
         except WorkerClosed as exc:  # close() won the race against this call
             raise AudioOutputError("the audio output is closed") from exc
+        except JobTimeout as exc:  # PortAudio hangs in the device: give up on it, not the session
+            raise NoOutputDevice(f"the loudspeaker did not answer within {self._answer:g} s; "
+                                 "check it with 'samenspraak check'") from exc
 
     def _ensure_stream(self, sample_rate: int) -> OutputStream:
         """Return the running stream, opening and starting one if needed.

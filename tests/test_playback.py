@@ -194,6 +194,22 @@ def test_open_eagerly_reports_no_device_with_advice():
     out.close()
 
 
+def test_a_device_that_hangs_while_opening_counts_as_no_device():
+    released = threading.Event()
+
+    def hanging(device, rate, channels, pull):  # PortAudio stuck inside the driver
+        released.wait(10)
+        raise RuntimeError("never opened")
+
+    out = AudioOutput(stream_factory=hanging, answer_seconds=0.2)
+    started = time.monotonic()
+    with pytest.raises(NoOutputDevice, match="did not answer within 0.2 s"):
+        out.play(pcm(1600))
+    assert time.monotonic() - started < 2.0
+    released.set()
+    out.close()
+
+
 def test_numeric_device_name_becomes_an_index():
     out, factory = make("3")
     out.open()
