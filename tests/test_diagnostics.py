@@ -164,6 +164,18 @@ def test_hear_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes) 
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_hear_a_wav_without_samples_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+    result = samenspraak("hear", str(empty), "--lang", "en")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"samenspraak: {empty} holds no audio (a WAV header and "
+                                     "no samples)")
+
+
 def test_hear_takes_the_names_a_session_would(tmp_path: Path) -> None:
     wav = tmp_path / "ja.wav"
     write_stereo_44k(wav, synth("yes", "en-us"))

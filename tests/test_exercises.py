@@ -79,6 +79,13 @@ def write(tmp_path: Path, body: str, head: str = GOOD_HEAD) -> Path:
     return path
 
 
+def test_a_title_is_said_as_written_so_it_takes_no_placeholders(tmp_path: Path) -> None:
+    head = GOOD_HEAD.replace('title = "Eigen"', 'title = "Gesprek van {speaker}"')
+    with pytest.raises(ExerciseError, match=r"field 'title': placeholders such as \{speaker\} "
+                                            r"are not filled in here"):
+        load_exercise_file(write(tmp_path, '[[step]]\nkind = "say"\ntext = "Hoi."\n', head))
+
+
 def test_a_file_as_editors_save_it(tmp_path: Path) -> None:
     body = '[[step]]\nkind = "say"\ntext = "Één café."\n'
     path = write(tmp_path, body)

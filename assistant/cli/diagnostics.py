@@ -40,6 +40,10 @@ def cmd_hear(settings: Settings) -> int:
     except AudioFileError as err:
         print(f"samenspraak: {err}", file=sys.stderr)
         return EXIT_USAGE
+    if not pcm:  # a header and nothing after it: nothing could be heard, say so
+        print(f"samenspraak: {settings.wav} holds no audio (a WAV header and no samples)",
+              file=sys.stderr)
+        return EXIT_USAGE
     if settings.recognizer == "none":
         print("samenspraak: hear needs a recognizer; --recognizer none hears no words",
               file=sys.stderr)

@@ -344,6 +344,10 @@ def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exerc
     if "closing" in top:
         reasons = _placeholder_problems(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
         problems += [f"{where}: field 'closing': {reason}" for reason in reasons]
+    for key in ("title", "description"):  # said as written: a {speaker} would be read out
+        if isinstance(top.get(key), str) and re.search(r"\{[^{}]*\}", str(top[key])):
+            problems.append(f"{where}: field '{key}': placeholders such as {{speaker}} are not "
+                            "filled in here; write the words themselves")
     if expect_id is not None and "id" in top and top["id"] != expect_id:
         problems.append(f"{where}: field 'id': is {top['id']!r} but the file is named "
                         f"{expect_id!r}.toml; make them the same")
