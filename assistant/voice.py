@@ -268,6 +268,9 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
 
     stdin = stdin or sys.stdin
     inputs = inputs or LiveInputs(clock)
+    # first what can refuse the run (a named model that is missing), before any device opens
+    recognizer, notice_keys = open_recognizer(settings.recognizer, exercise.lang, settings.model)
+    notices = [texts.notices[k] for k in notice_keys if k in texts.notices]
 
     def on_notice(key: str) -> None:  # the speaker fell back to something else: say so once
         if key in texts.notices:
@@ -280,8 +283,6 @@ def run_voice(settings: VoiceSettings, exercise: Exercise, texts: Texts,
                                   if settings.home is not None else None)
     if quiet:
         speaker = QuietSpeaker(speaker)
-    recognizer, notice_keys = open_recognizer(settings.recognizer, exercise.lang, settings.model)
-    notices = [texts.notices[k] for k in notice_keys if k in texts.notices]
 
     def open_mic() -> Microphone:
         mic = Microphone(MicSettings(device=settings.input_device))

@@ -409,3 +409,19 @@ def test_a_locked_history_is_not_taken_for_damaged(tmp_path):
     assert not list(home.glob(f"{DB_NAME}.damaged-*"))
     with History(home) as history:
         assert [r.agreements for r in history.sessions()] == [("op tijd naar bed",)]
+
+
+def test_a_named_model_that_is_missing_stops_the_run_before_any_device_opens(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import mic as mic_module
+    from assistant import tts
+    from assistant.engine.errors import UsageError
+
+    opened: list[str] = []
+    monkeypatch.setattr(tts, "build_voice_speaker", lambda *a, **k: opened.append("speaker"))
+    monkeypatch.setattr(mic_module, "Microphone", lambda settings: opened.append("microphone"))
+    settings = voice.VoiceSettings(cache_dir=tmp_path / "cache", model=tmp_path / "nothing")
+    with pytest.raises(UsageError, match="no vosk model at"):
+        voice.run_voice(settings, exercise(STEPS), load_texts("nl"), ("Anna", "Ben"),
+                        VirtualClock(), stdin=io.StringIO())
+    assert opened == []
