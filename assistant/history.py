@@ -376,14 +376,20 @@ def private_dir(path: Path) -> None:
 def iter_lines(records: list[SessionRecord]) -> Iterator[str]:
     """The sessions as plain lines: date, exercise, length, speaking share, agreement; the
     columns as wide as their longest entry (long names, a coach's long exercise id)."""
-    shares = [" / ".join(f"{name} {round(100 * share[name])}%" for name in r.names
-                         if name in share) for r in records for share in [r.share()]]
+    shares = [_share_text(r) for r in records]
     exercise_width = max((len(r.exercise) for r in records), default=0)
     share_width = max((len(parts) for parts in shares), default=0)
     for r, parts in zip(records, shares, strict=True):
         agreement = "; ".join(r.agreements) if r.agreements else "-"
         yield (f"{r.started:%Y-%m-%d %H:%M}  {r.exercise:<{exercise_width}}  "
                f"{r.seconds / 60:5.1f} min  {r.ended:<8}  {parts:<{share_width}}  {agreement}")
+
+
+def _share_text(record: SessionRecord) -> str:
+    """'Anna 40% / Ben 60%'."""
+    share = record.share()
+    return " / ".join(f"{name} {round(100 * share[name])}%" for name in record.names
+                      if name in share)
 
 
 def practice_for(history: History, names: tuple[str, str], exercise: str,

@@ -360,8 +360,9 @@ def summary_lines(summary: Summary, texts: Texts, heard: bool = True) -> list[st
     """The summary as plain sentences, for the screen; speaking times only where speech was
     ``heard`` (typed lines have no length in seconds)."""
     lines = [texts.line("summary_title")]
-    for name, seconds in summary.speaking_seconds.items() if heard else ():
-        lines.append(texts.line("summary_speaking", name=name, duration=texts.duration(seconds)))
+    if heard:
+        lines += [texts.line("summary_speaking", name=name, duration=texts.duration(seconds))
+                  for name, seconds in summary.speaking_seconds.items()]
     if summary.mirror_attempts:  # a session stopped before any mirror has nothing to count
         lines.append(texts.line("summary_mirrors", confirmed=summary.mirrors_confirmed,
                                 attempts=summary.mirror_attempts))

@@ -51,6 +51,7 @@ _FALLBACK_FORMATS: tuple[tuple[int | None, int], ...] = (
 
 STALL_SECONDS = 5.0
 """A running stream whose callback has not run this long while a prompt waits counts as lost."""
+_CLOSED = "the audio output is closed"
 ANSWER_SECONDS = 15.0
 """A device call (opening, closing a stream) that has not returned by then: no device."""
 OUTPUT_LATENCY = 0.1
@@ -262,8 +263,7 @@ class AudioOutput:
 
         ``stream_factory`` opens streams (a fake in tests); ``clock`` gives monotonic seconds
         (the callback reads it too); a stream whose callback stops for ``stall_seconds`` while
-        a prompt waits counts as lost; a device call that hangs for ``answer_seconds`` means
-        no device (the prompts are then printed, and the session goes on).
+        a prompt waits counts as lost; a device call that hangs ``answer_seconds``: no device.
         """
         if isinstance(device, str) and device.strip().isdigit():
             device = int(device)
@@ -281,6 +281,7 @@ class AudioOutput:
         self._clock = clock
         self._stall = stall_seconds
         self._answer = answer_seconds
+        self._hung: str | None = None  # why a device call timed out (the worker is stuck)
         self._worker = OwnerThread("samenspraak-audio-out", on_exit=self._close_stream)
         self._lock = threading.Lock()  # serials, the waiting prompts, busy
         self._serial = 0
@@ -459,15 +460,15 @@ class AudioOutput:
 
     def _submit(self, job: Callable[[], Any]) -> None:
         """Run ``job`` on the worker thread and wait for it; re-raise what it raised."""
-        if self._closed:
-            raise AudioOutputError("the audio output is closed")
+        if self._closed or self._hung:  # closed, or the worker is still stuck in the device
+            raise NoOutputDevice(self._hung) if self._hung else AudioOutputError(_CLOSED)
         try:
             self._worker.call(job, timeout=self._answer)
         except WorkerClosed as exc:  # close() won the race against this call
-            raise AudioOutputError("the audio output is closed") from exc
+            raise AudioOutputError(_CLOSED) from exc
         except JobTimeout as exc:  # PortAudio hangs in the device: give up on it, not the session
-            raise NoOutputDevice(f"the loudspeaker did not answer within {self._answer:g} s; "
-                                 "check it with 'samenspraak check'") from exc
+            self._hung = f"the loudspeaker did not answer within {self._answer:g} s (see check)"
+            raise NoOutputDevice(self._hung) from exc
 
     def _ensure_stream(self, sample_rate: int) -> OutputStream:
         """Return the running stream, opening and starting one if needed.

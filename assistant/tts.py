@@ -488,7 +488,8 @@ class VoiceSpeaker:
         if not text:
             return
         cuts = self._cuts
-        pcm = None if self._output_failed else self._recording(text) or self.pcm_for(text, keep)
+        pcm = None if self._output_failed else (self._recording(text, keep)
+                                                 or self.pcm_for(text, keep))
         self._deliver_notices()
         if self._cuts != cuts or (pcm is not None and self._play(pcm)):  # cut meanwhile, or heard
             return
@@ -500,9 +501,9 @@ class VoiceSpeaker:
             self._play(chime_pcm(chime))
         self._deliver_notices()
 
-    def _recording(self, text: str) -> bytes | None:
-        """The coach's recording of ``text`` at speech loudness, where there is one."""
-        if self.voicebank is None:
+    def _recording(self, text: str, keep: bool = True) -> bytes | None:
+        """The coach's recording of ``text`` at speech loudness, if any (none if not ``keep``)."""
+        if self.voicebank is None or not keep:
             return None
         if text not in self._recorded:
             path = self.voicebank.path(text)
@@ -617,7 +618,7 @@ class VoiceSpeaker:
             try:
                 pcm = self.cache.get(key) if keep else None
                 if pcm is None:
-                    pcm = self._render(renderer, text, rate, key if keep else None)
+                    pcm = self._render(renderer, text, rate, key, keep)
             except RenderError as exc:
                 self._give_up(index, exc)
                 pending.set_exception(exc)
@@ -638,8 +639,8 @@ class VoiceSpeaker:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _render(self, renderer: Renderer, text: str, rate: int, key: str | None) -> bytes:
-        """Render, check, normalise and cache one prompt (``key`` None: cache nothing)."""
+    def _render(self, renderer: Renderer, text: str, rate: int, key: str, keep: bool) -> bytes:
+        """Render, check, normalise and (with ``keep``) cache one prompt."""
         scratch = self.cache.scratch_path()
         try:
             renderer.render(text, rate, scratch)
@@ -649,7 +650,7 @@ class VoiceSpeaker:
         finally:
             scratch.unlink(missing_ok=True)
         try:
-            if key is not None:
+            if keep:
                 self.cache.put(key, pcm)
         except OSError as exc:  # a full or read-only disk costs speed, not speech
             _LOGGER.warning("cannot write the speech cache: %s", exc)

@@ -44,10 +44,11 @@ def test_quick_benchmark_runs_every_measurement(tmp_path: Path) -> None:
         assert latency["recognizer"] is not None  # pocketsphinx needs no download
         assert latency["eos_ms"]["n"] == latency["trials"] > 0
         assert latency["eos_ms"]["p50"] > 0
-        if lang == "en":  # the session's own recognizer: its answers start a reply
-            assert latency["responded"] > 0
-            for stage in ("recognition_ms", "decision_ms", "playback_start_ms", "total_ms",
-                          "after_eos_ms"):
+        for stage in ("recognition_ms", "decision_ms", "playback_start_ms", "total_ms",
+                      "after_eos_ms"):
+            assert set(latency[stage]) == {"p50", "p95", "n"}, (lang, stage)
+            if lang == "en":  # the session's own recognizer: its answers start a reply
+                assert latency["responded"] > 0
                 assert latency[stage]["n"] > 0 and latency[stage]["p50"] is not None, stage
         accuracy = results["accuracy"][lang]
         assert accuracy["utterances_per_condition"] > 0

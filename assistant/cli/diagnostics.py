@@ -41,18 +41,13 @@ def cmd_hear(settings: Settings) -> int:
         print(f"samenspraak: {err}", file=sys.stderr)
         return EXIT_USAGE
     if not pcm:  # a header and nothing after it: nothing could be heard, say so
-        print(f"samenspraak: {settings.wav} holds no audio (a WAV header and no samples)",
-              file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"{settings.wav} holds no audio (a WAV header and no samples)")
     if settings.recognizer == "none":
-        print("samenspraak: hear needs a recognizer; --recognizer none hears no words",
-              file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("hear needs a recognizer; --recognizer none hears no words")
     recognizer, _ = open_recognizer(settings.recognizer, texts.lang, settings.model)
     if recognizer is None:
-        print(f"samenspraak: no speech recognizer for '{texts.lang}': install a vosk model "
-              f"with scripts/get-model {texts.lang} (see models/README.md)", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"no speech recognizer for '{texts.lang}': install a vosk model with "
+                         f"scripts/get-model {texts.lang} (see models/README.md)")
     matcher = IntentMatcher(texts, partner_names(settings, texts))
     free = settings.expect == "free"
     allowed, short = MOMENTS[settings.expect]

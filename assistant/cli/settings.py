@@ -132,7 +132,8 @@ def length(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"'{text}': a duration must be more than 0 seconds")
     if seconds > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"'{text}': a duration is at most a day (1440m)")
+        raise argparse.ArgumentTypeError(f"'{text}': a duration is at most a day "
+                                         f"({MAX_SECONDS / 60:g}m)")
     return seconds
 
 
@@ -353,7 +354,6 @@ def parse_settings(argv: Sequence[str] | None, environ: dict[str, str]) -> Setti
     args, extra = parser.parse_known_args(argv)
     if extra:  # named with the command it came with, and the likely cause
         pair = next((o for o in ("--names", "--couple") if o in argv
-                     and argv[argv.index(o) + 3:argv.index(o) + 4] == extra[:1]
                      and not extra[0].startswith("-")), None)
         hint = (f"; {pair} takes exactly two names (a name with a space goes in quotes)"
                 if pair else "")

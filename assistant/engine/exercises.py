@@ -345,7 +345,7 @@ def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exerc
         reasons = _placeholder_problems(top["closing"], _PLACEHOLDERS)  # type: ignore[arg-type]
         problems += [f"{where}: field 'closing': {reason}" for reason in reasons]
     for key in ("title", "description"):  # said as written: a {speaker} would be read out
-        if isinstance(top.get(key), str) and re.search(r"\{[^{}]*\}", str(top[key])):
+        if isinstance(top.get(key), str) and re.search(r"\{[^{}]*\}", top[key]):  # type: ignore[arg-type]
             problems.append(f"{where}: field '{key}': placeholders such as {{speaker}} are not "
                             "filled in here; write the words themselves")
     if expect_id is not None and "id" in top and top["id"] != expect_id:
@@ -358,9 +358,9 @@ def parse_exercise(text: str, where: str, expect_id: str | None = None) -> Exerc
     parsed = [_parse_step(raw, n, where, problems) for n, raw in enumerate(raw_steps, start=1)]
     steps = tuple(step for step in parsed if step is not None)
     # a step whose kind is unusable still names its id: a jump to it is no problem of its own
-    unusable = {raw["id"].strip(): n for n, raw in enumerate(raw_steps, start=1)
-                if parsed[n - 1] is None and isinstance(raw, dict)
-                and isinstance(raw.get("id"), str)}
+    unusable = {raw["id"].strip(): n
+                for n, (raw, step) in enumerate(zip(raw_steps, parsed, strict=True), start=1)
+                if step is None and isinstance(raw, dict) and isinstance(raw.get("id"), str)}
     _check_jumps(steps, unusable, where, problems)
     if problems:
         raise ExerciseError(*problems)
@@ -425,8 +425,9 @@ def find_exercise(exercise_id: str, lang: str | None) -> Exercise:
             return exercise
     known = ", ".join(builtin_ids(lang or "nl"))
     in_lang = f" in '{lang}'" if lang else ""
-    other = next((c for c in LANGUAGES if c != lang and exercise_id in builtin_ids(c)), None)
-    if lang and other:  # e.g. spiegelen with --lang en: the id is of the other language
+    other = next((c for c in LANGUAGES if lang and c != lang
+                  and _builtin_dir(c).joinpath(f"{exercise_id}.toml").is_file()), None)
+    if other:  # e.g. spiegelen with --lang en: the id is of the other language
         raise ExerciseError(f"'{exercise_id}' is an exercise in '{other}', not '{lang}'; "
                             f"leave out --lang, or choose one in '{lang}': {known}")
     raise ExerciseError(f"unknown exercise '{exercise_id}'{in_lang}; "

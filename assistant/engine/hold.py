@@ -80,7 +80,7 @@ class Holding:
         """The pause begins: a chime, a sentence, and a limit to how long it may last."""
         s = self._s
         s.chime(Chime.PAUSED)
-        s.say(s.texts.lines("paused"), remember=True)
+        s.tell(s.texts.lines("paused"))
         limit = s.timing.pause_limit
         s.begin(Wait(WaitKind.PAUSED, frozenset()), {
             Deadline(Alarm.PAUSE_REMINDER): limit / 2, Deadline(Alarm.PAUSE_LIMIT): limit})
@@ -93,7 +93,7 @@ class Holding:
         s.say(s.texts.lines("break_again" if again else "break_start",
                             duration=s.texts.duration(length)))
         s.say(s.texts.lines("break_breathe"))
-        s.say(s.texts.lines("break_return", time=back_at.strftime("%H:%M")), remember=True)
+        s.tell(s.texts.lines("break_return", time=back_at.strftime("%H:%M")))
         alarms = {Deadline(Alarm.BREAK_END): length}
         if length > 2 * BREAK_ALMOST_SECONDS:
             alarms[Deadline(Alarm.BREAK_ALMOST)] = length - BREAK_ALMOST_SECONDS
@@ -149,8 +149,7 @@ class Holding:
         except StopIteration as done:
             next_move = done.value
         self._calm = None
-        s.last_instruction = self._instruction
-        if next_move == "resume":
+        if next_move == "resume":  # resume() brings the held instruction back for 'herhaal'
             self.resume(checked=True)
         elif next_move == "break":
             self.enter_break(again=True)
