@@ -157,6 +157,21 @@ def _device_args(p: argparse.ArgumentParser) -> None:
                    help="loudspeaker name or number (see 'samenspraak check')")
 
 
+def _live_args(p: argparse.ArgumentParser, display_help: str = "voice input in a terminal: "
+               "no live display and single keys") -> None:
+    """The options of a live session: input, event log, voice, recognizer, devices, display."""
+    p.add_argument("--input", choices=("voice", "text"), default="voice",
+                   help="voice (speaker and microphone) or text (keyboard and screen)")
+    p.add_argument("--events", type=Path, metavar="FILE",
+                   help="write the JSON event log here (it includes what was heard)")
+    p.add_argument("--voice", help="speech voice id or name (default: one for the language)")
+    p.add_argument("--rate", type=int, help="speech rate in words per minute")
+    p.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
+    p.add_argument("--recognizer", choices=RECOGNIZERS, default="auto", help=RECOGNIZER_HELP)
+    _device_args(p)
+    p.add_argument("--no-display", dest="display", action="store_false", help=display_help)
+
+
 def _coach_parsers(sub: argparse._SubParsersAction) -> None:
     """timer, new and validate: the commands for coaches (:mod:`assistant.cli.coach`)."""
     p_timer = sub.add_parser(
@@ -173,20 +188,9 @@ def _coach_parsers(sub: argparse._SubParsersAction) -> None:
                          help="how often each partner has the floor (default 2)")
     p_timer.add_argument("--lang", choices=LANGUAGES, default="nl", help=LANG_HELP)
     p_timer.add_argument("--quiet", action="store_true", help="chimes only, no spoken cues")
-    p_timer.add_argument("--input", choices=("voice", "text"), default="voice",
-                         help="voice (speaker and microphone) or text (keyboard and screen)")
-    p_timer.add_argument("--no-display", dest="display", action="store_false",
-                         help="no live display; typed lines as in 'run --input text'")
     p_timer.add_argument("--duration", action="append", type=_duration, default=[],
                          metavar="NAME=SECONDS", help="override another duration, e.g. warn=15")
-    p_timer.add_argument("--voice", help="speech voice id or name (default: one for the "
-                                         "language)")
-    p_timer.add_argument("--rate", type=int, help="speech rate in words per minute")
-    _device_args(p_timer)
-    p_timer.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
-                         help=RECOGNIZER_HELP)
-    p_timer.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
-    p_timer.add_argument("--events", type=Path, metavar="FILE", help="write the JSON event log")
+    _live_args(p_timer, display_help="no live display; typed lines as in 'run --input text'")
     p_new = sub.add_parser(
         "new", help="write a template for your own exercise",
         description="Write NAME.toml in the current folder: a short, commented exercise with "
@@ -239,21 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(an empty line means done/next).")
     exercise_args(p_run)
 
-    def live_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--input", choices=("voice", "text"), default="voice",
-                       help="voice (speaker and microphone) or text (keyboard and screen)")
-        p.add_argument("--events", type=Path, metavar="FILE",
-                       help="write the JSON event log here (it includes what was heard)")
-        p.add_argument("--voice", help="speech voice id or name (default: one for the language)")
-        p.add_argument("--rate", type=int, help="speech rate in words per minute")
-        p.add_argument("--model", type=Path, metavar="DIR", help="vosk model folder")
-        p.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
-                       help=RECOGNIZER_HELP)
-        _device_args(p)
-        p.add_argument("--no-display", dest="display", action="store_false",
-                       help="voice input in a terminal: no live display and single keys")
-
-    live_args(p_run)
+    _live_args(p_run)
     p_resume = sub.add_parser(
         "resume", help="go on with a session that was cut off",
         description="Go on where a session stopped unexpectedly (a crash, a power cut, the "
@@ -261,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "and agreements so far.")
     p_resume.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"),
                           help="whose session, when more than one couple has one to resume")
-    live_args(p_resume)
+    _live_args(p_resume)
 
     p_sim = sub.add_parser(
         "simulate", help="run a session on a virtual clock against a scenario",
